@@ -1,0 +1,118 @@
+import kafkajs, { type Admin, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
+import { TransientError } from '../errors.js';
+import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicDescription, TopicSpec } from './kafka.js';
+
+const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
+
+/** Builds a kafkajs client that logs nothing to the terminal and leaves retries to the engine. */
+export function kafkajsClient(c: KafkaConnection): KafkaClient {
+  return new Kafka({
+    clientId: c.clientId,
+    brokers: c.brokers,
+    ssl: c.ssl,
+    sasl: c.sasl as SASLOptions | undefined,
+    connectionTimeout: c.connectionTimeoutMs ?? 3000,
+    requestTimeout: c.requestTimeoutMs ?? 10000,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+}
+
+/** KafkaAdmin on kafkajs's admin client. */
+export class KafkajsAdmin implements KafkaAdmin {
+  private constructor(
+    private readonly admin: Admin,
+    private readonly brokers: string[],
+  ) {}
+
+  static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
+    const admin = kafkajsClient(c).admin();
+    const self = new KafkajsAdmin(admin, c.brokers);
+    await self.call('connect', () => admin.connect());
+    return self;
+  }
+
+  async describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined> {
+    const topics = await this.call('list topics', () => this.admin.listTopics());
+    if (!topics.includes(name)) return undefined;
+    const meta = await this.call(`describe topic ${name}`, () => this.admin.fetchTopicMetadata({ topics: [name] }));
+    const topic = meta.topics.find((t) => t.name === name);
+    if (!topic) return undefined;
+    const configs: Record<string, string> = {};
+    if (configNames.length) {
+      const res = await this.call(`describe configs of ${name}`, () =>
+        this.admin.describeConfigs({
+          resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames }],
+          includeSynonyms: false,
+        }),
+      );
+      for (const entry of res.resources[0]?.configEntries ?? []) configs[entry.configName] = entry.configValue;
+    }
+    return {
+      name,
+      partitions: topic.partitions.length,
+      replicationFactor: Math.max(0, ...topic.partitions.map((p) => p.replicas.length)),
+      configs,
+    };
+  }
+
+  async createTopic(spec: TopicSpec): Promise<boolean> {
+    return this.call(`create topic ${spec.name}`, () =>
+      this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.name,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicationFactor,
+            configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      }),
+    );
+  }
+
+  async groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]> {
+    const [ends, committed] = await Promise.all([
+      this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic)),
+      this.call(`read offsets of group ${group}`, () => this.admin.fetchOffsets({ groupId: group, topics: [topic] })),
+    ]);
+    const byPartition = new Map<number, number>();
+    for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
+      const n = Number(p.offset);
+      if (n >= 0) byPartition.set(p.partition, n);
+    }
+    return ends.map((e) => ({
+      partition: e.partition,
+      logStart: Number(e.low),
+      logEnd: Number(e.high),
+      committed: byPartition.get(e.partition) ?? null,
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** Runs one admin call, turning client errors into messages a user can act on. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateKafkaError(what, err, this.brokers);
+    }
+  }
+}
+
+/** kafkajs error -> our error: connection trouble and retriable protocol errors become TransientError. */
+export function translateKafkaError(what: string, err: unknown, brokers: string[]): Error {
+  const e = err as { name?: string; message?: string; retriable?: boolean; type?: string; originalError?: unknown };
+  const root = (e.originalError ?? err) as { name?: string; message?: string };
+  const name = root.name ?? e.name ?? '';
+  const message = root.message ?? e.message ?? String(err);
+  if (/Connection|NumberOfRetriesExceeded|RequestTimeout|ECONNREFUSED|ETIMEDOUT|not available|EPIPE|ECONNRESET/i.test(`${name} ${message}`)) {
+    return new TransientError(`cannot ${what}: Kafka at ${brokers.join(',')} did not answer (${message})`, { cause: err });
+  }
+  if (e.retriable) return new TransientError(`cannot ${what}: ${message}`, { cause: err });
+  return new Error(`cannot ${what}: ${message}`, { cause: err });
+}

@@ -1,0 +1,74 @@
+/**
+ * The Kafka adapter: the only door to a Kafka cluster. Steps see this interface; the client
+ * library behind it (kafkajs) is loaded lazily, on the first step that needs Kafka.
+ */
+
+/** How to reach a cluster. The password lives only in memory. */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  ssl?: boolean | { ca?: string; rejectUnauthorized?: boolean };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+/** A topic as the cluster reports it. */
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  /** Values of the config names asked for. */
+  configs: Record<string, string>;
+}
+
+/** A topic to create. */
+export interface TopicSpec {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+/** Offsets of one partition: log start, log end, and what a group committed (null: nothing). */
+export interface PartitionOffsets {
+  partition: number;
+  logStart: number;
+  logEnd: number;
+  committed: number | null;
+}
+
+/** Lag of one partition for a group. */
+export interface PartitionLag extends PartitionOffsets {
+  lag: number;
+}
+
+/** What migrate needs from a Kafka cluster's admin API. */
+export interface KafkaAdmin {
+  /** The topic with the given config values, or undefined when it does not exist. */
+  describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined>;
+  /** Creates the topic; false when it already existed. */
+  createTopic(spec: TopicSpec): Promise<boolean>;
+  /** Log start/end and the group's committed offset, for every partition of the topic. */
+  groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Lag as the trusted tools define it, computed from both offsets: log end minus committed, never
+ * below 0. A partition the group never committed counts every retained record as lag.
+ */
+export function consumerLag(offsets: readonly PartitionOffsets[]): PartitionLag[] {
+  return offsets
+    .map((o) => {
+      const from = o.committed === null ? o.logStart : Math.max(o.committed, o.logStart);
+      return { ...o, lag: Math.max(0, o.logEnd - from) };
+    })
+    .sort((a, b) => a.partition - b.partition);
+}
+
+/** Connects to Kafka through the kafkajs implementation, loaded on first use. */
+export async function connectKafka(connection: KafkaConnection): Promise<KafkaAdmin> {
+  const { KafkajsAdmin } = await import('./kafka-kafkajs.js');
+  return KafkajsAdmin.connect(connection);
+}

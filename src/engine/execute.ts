@@ -1,0 +1,249 @@
+import os from 'node:os';
+import type { KafkaAdmin } from '../adapters/kafka.js';
+import { causeChain, DriftError, isTransient, StepFailedError } from '../errors.js';
+import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
+import { expandDeep, type TemplateValues } from '../playbook/template.js';
+import type { Approval, RunState, StepState } from '../state/run-state.js';
+import type { RunStore } from '../state/store.js';
+import type { Check, StepContext } from '../steps/contract.js';
+import { abortable, formatDuration, sleep } from '../util/time.js';
+import type { EventSink } from './events.js';
+
+/** A gate to put to a person. */
+export interface GateQuestion {
+  run: string;
+  step: string;
+  title: string;
+  message: string;
+  description?: string;
+}
+
+/** Everything the step machine needs; the caller owns the lock and the services. */
+export interface ExecuteOptions {
+  bound: BoundPlaybook;
+  state: RunState;
+  store: RunStore;
+  emit: EventSink;
+  signal: AbortSignal;
+  kafka(): Promise<KafkaAdmin>;
+  /** Steps approved ahead of time with --approve. */
+  approve: ReadonlySet<string>;
+  /** --yes: approve every gate. */
+  yes: boolean;
+  /** Present when a person can answer at a terminal. */
+  askGate?: (q: GateQuestion) => Promise<boolean>;
+  /** The command that continues the run, for the message at a gate. */
+  continueCommand(gate: string): string;
+  now?: () => number;
+  /** Base of the retry backoff, in ms (tests shorten it). */
+  retryBaseMs?: number;
+}
+
+/** How a run ended this time. */
+export type ExecuteOutcome =
+  | { status: 'completed' }
+  | { status: 'paused'; step: string; continueWith: string }
+  | { status: 'failed'; step: string; error: StepFailedError }
+  | { status: 'interrupted'; step?: string };
+
+/** Runs the playbook's steps in order from wherever the state says, saving state before and after each. */
+export async function executeRun(o: ExecuteOptions): Promise<ExecuteOutcome> {
+  const now = o.now ?? Date.now;
+  const started = now();
+  const { state } = o;
+  const save = async () => {
+    state.updatedAt = new Date(now()).toISOString();
+    await o.store.write(state);
+  };
+  const finish = async (status: ExecuteOutcome['status'], step?: string) => {
+    o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
+  };
+
+  state.status = 'running';
+  delete state.pausedAt;
+  await save();
+
+  for (let i = 0; i < o.bound.steps.length; i++) {
+    const step = o.bound.steps[i] as BoundStep;
+    const st = state.steps[i] as StepState;
+    if (st.status === 'done' || st.status === 'skipped') continue;
+    if (o.signal.aborted) return interrupted(step.spec.id);
+
+    if (step.type.gate) {
+      const approval = await decideGate(o, step, st, now);
+      if (!approval) {
+        st.status = 'waiting';
+        state.status = 'paused';
+        state.pausedAt = step.spec.id;
+        await save();
+        const continueWith = o.continueCommand(step.spec.id);
+        o.emit({ type: 'gate.waiting', run: state.name, step: step.spec.id, message: gateMessage(step), continueWith });
+        await finish('paused', step.spec.id);
+        return { status: 'paused', step: step.spec.id, continueWith };
+      }
+      st.approval = approval;
+      st.status = 'done';
+      st.attempts += 1;
+      st.finishedAt = new Date(now()).toISOString();
+      st.summary = `approved by ${approval.by} (${approval.via})`;
+      await save();
+      o.emit({ type: 'gate.approved', run: state.name, step: step.spec.id, by: approval.by, via: approval.via });
+      o.emit({ type: 'step.done', run: state.name, step: step.spec.id, summary: st.summary, durationMs: 0 });
+      continue;
+    }
+
+    // Record intent before touching the world: a crash from here on leaves "running", and the
+    // next run re-checks the world before acting again.
+    st.status = 'running';
+    st.attempts += 1;
+    st.startedAt ??= new Date(now()).toISOString();
+    delete st.error;
+    await save();
+    o.emit({ type: 'step.started', run: state.name, step: step.spec.id, title: step.title, attempt: st.attempts });
+    const stepStart = now();
+    try {
+      const params = stepParams(step, state);
+      const result = await converge(o, step, params, now);
+      st.status = 'done';
+      st.finishedAt = new Date(now()).toISOString();
+      st.summary = result.summary;
+      if (result.outputs && Object.keys(result.outputs).length) st.outputs = result.outputs;
+      await save();
+      o.emit({
+        type: 'step.done',
+        run: state.name,
+        step: step.spec.id,
+        summary: result.summary,
+        durationMs: now() - stepStart,
+        ...(result.applied ? {} : { alreadyDone: true }),
+      });
+    } catch (err) {
+      if (o.signal.aborted) return interrupted(step.spec.id);
+      const message = err instanceof Error ? err.message : String(err);
+      const failure = new StepFailedError(state.name, step.spec.id, st.attempts, message, err);
+      st.status = 'failed';
+      st.error = { message, causes: causeChain(err).slice(1) };
+      state.status = 'failed';
+      await save();
+      o.emit({ type: 'step.failed', run: state.name, step: step.spec.id, error: message, causes: st.error.causes });
+      await finish('failed', step.spec.id);
+      return { status: 'failed', step: step.spec.id, error: failure };
+    }
+  }
+  state.status = 'completed';
+  await save();
+  await finish('completed');
+  return { status: 'completed' };
+
+  async function interrupted(stepId: string): Promise<ExecuteOutcome> {
+    const st = state.steps.find((s) => s.id === stepId);
+    if (st?.status === 'running') st.status = 'pending';
+    state.status = 'paused';
+    state.pausedAt = 'interrupted';
+    await save();
+    await finish('interrupted', stepId);
+    return { status: 'interrupted', step: stepId };
+  }
+}
+
+async function decideGate(o: ExecuteOptions, step: BoundStep, st: StepState, now: () => number): Promise<Approval | undefined> {
+  const by = `${os.userInfo().username}@${os.hostname()}`;
+  const at = new Date(now()).toISOString();
+  if (o.approve.has(step.spec.id)) return { by, via: '--approve', at };
+  if (o.yes) return { by, via: '--yes', at };
+  if (o.askGate) {
+    const q: GateQuestion = { run: o.state.name, step: step.spec.id, title: step.title, message: gateMessage(step) };
+    if (step.spec.description) q.description = step.spec.description;
+    if (await o.askGate(q)) return { by, via: 'prompt', at };
+  }
+  void st;
+  return undefined;
+}
+
+function gateMessage(step: BoundStep): string {
+  const p = step.params as { message?: string } | undefined;
+  return p?.message ?? step.title;
+}
+
+/** The step's params: validated before the run, or now when they read outputs of earlier steps. */
+function stepParams(step: BoundStep, state: RunState): unknown {
+  if (step.params !== undefined) return step.params;
+  const values: TemplateValues = {
+    params: state.params,
+    env: {},
+    steps: Object.fromEntries(state.steps.map((s) => [s.id, { outputs: s.outputs ?? {} }])),
+  };
+  return step.type.params.parse(expandDeep(step.spec.with ?? {}, values));
+}
+
+interface Converged {
+  summary: string;
+  outputs?: Record<string, unknown>;
+  applied: boolean;
+}
+
+/** check; apply when needed; then poll check until it passes or the step's timeout runs out. */
+async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now: () => number): Promise<Converged> {
+  const id = step.spec.id;
+  const run = o.state.name;
+  const timeoutMs = step.spec.timeout ?? step.type.timeoutMs;
+  const intervalMs = step.spec.interval ?? step.type.intervalMs;
+  const maxRetries = step.spec.retries ?? 5;
+  const started = now();
+  const deadline = started + timeoutMs;
+  const ctx: StepContext = {
+    run,
+    step: id,
+    signal: o.signal,
+    kafka: o.kafka,
+    memory: {},
+    now,
+    progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
+  };
+
+  let failures = 0;
+  /** Runs one call; transient errors are retried with backoff until retries or time run out. */
+  const attempt = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        const value = await abortable(fn(), o.signal);
+        failures = 0;
+        return value;
+      } catch (err) {
+        if (err instanceof DriftError || !isTransient(err) || o.signal.aborted) throw err;
+        failures += 1;
+        const delayMs = Math.min(10_000, (o.retryBaseMs ?? 500) * 2 ** (failures - 1));
+        if (failures > maxRetries || now() + delayMs > deadline) throw err;
+        o.emit({ type: 'step.retry', run, step: id, error: (err as Error).message, delayMs, retry: failures });
+        await sleep(delayMs, o.signal);
+      }
+    }
+  };
+
+  let check: Check = await attempt(() => step.type.check(params, ctx));
+  o.emit({ type: 'step.checked', run, step: id, done: check.done, summary: check.done ? (check.summary ?? 'satisfied') : check.summary });
+  if (check.done) return { summary: check.summary ?? 'already satisfied', ...(check.outputs ? { outputs: check.outputs } : {}), applied: false };
+
+  let applied: Record<string, unknown> = {};
+  if (step.type.apply) {
+    const apply = step.type.apply.bind(step.type);
+    applied = (await attempt(() => apply(params, ctx))) ?? {};
+    o.emit({ type: 'step.applied', run, step: id, outputs: applied });
+  } else if (check.progress) {
+    ctx.progress(check.progress);
+  }
+  // After apply, look again at once; a wait step has just looked, so it sleeps first.
+  let lookNow = Boolean(step.type.apply);
+  for (;;) {
+    if (!lookNow) {
+      if (now() >= deadline) throw new Error(`timed out after ${formatDuration(timeoutMs)}: ${check.done ? 'done' : check.summary}`);
+      await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), o.signal);
+    }
+    lookNow = false;
+    check = await attempt(() => step.type.check(params, ctx));
+    if (check.done) {
+      return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, applied: Boolean(step.type.apply) };
+    }
+    if (check.progress) ctx.progress(check.progress);
+  }
+}

@@ -1,0 +1,147 @@
+import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
+import { KafkaNotConfiguredError, type Config } from '../config.js';
+import { PlaybookChangedError, type MigrateError } from '../errors.js';
+import { bindPlaybook, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
+import { loadPlaybook } from '../playbook/load.js';
+import type { RunState, StepState } from '../state/run-state.js';
+import type { RunStore } from '../state/store.js';
+import { isValidRunName } from '../state/store.js';
+import { UsageError } from '../errors.js';
+import type { EventSink } from './events.js';
+import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
+
+/** What `migrate run` asks of the engine. */
+export interface RunPlaybookOptions {
+  /** A playbook name or path. */
+  playbook: string;
+  cwd: string;
+  config: Config;
+  store: RunStore;
+  params: Record<string, string>;
+  name?: string | undefined;
+  approve?: readonly string[];
+  yes?: boolean;
+  allowChanged?: boolean;
+  emit: EventSink;
+  signal: AbortSignal;
+  askGate?: ((q: GateQuestion) => Promise<boolean>) | undefined;
+  /** Extra arguments to repeat in the "continue with" command (e.g. --state-dir). */
+  continueArgs?: readonly string[];
+  env?: Record<string, string | undefined>;
+  retryBaseMs?: number;
+}
+
+/** The result of one `migrate run`. */
+export interface RunPlaybookResult {
+  run: string;
+  outcome: ExecuteOutcome;
+  state: RunState;
+}
+
+/** Loads and binds the playbook, takes the run's lock, creates or resumes its state, and runs it. */
+export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookResult> {
+  const loaded = await loadPlaybook(o.playbook, o.cwd);
+
+  // A named run that exists already knows its params: resuming needs only --name.
+  const previous = o.name ? await o.store.read(assertRunName(o.name)) : undefined;
+  const given = { ...storedParams(previous), ...o.params };
+  const bound = bindPlaybook(loaded, given, o.env);
+  for (const gate of o.approve ?? []) {
+    if (!bound.steps.some((s) => s.spec.id === gate)) {
+      throw new UsageError(`--approve ${gate}: the playbook has no step "${gate}"`, `its steps: ${bound.steps.map((s) => s.spec.id).join(', ')}`);
+    }
+  }
+  if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
+
+  const name = assertRunName(o.name ?? defaultRunName(bound));
+  const lock = await o.store.lock(name);
+  let kafka: Promise<KafkaAdmin> | undefined;
+  try {
+    const state = reconcile(await o.store.read(name), bound, name, Boolean(o.allowChanged));
+    o.emit({ type: 'run.started', run: name, playbook: loaded.spec.name, resumed: state.steps.some((s) => s.attempts > 0), steps: state.steps.length });
+    const outcome = await executeRun({
+      bound,
+      state,
+      store: o.store,
+      emit: o.emit,
+      signal: o.signal,
+      approve: new Set(o.approve ?? []),
+      yes: Boolean(o.yes),
+      ...(o.askGate ? { askGate: o.askGate } : {}),
+      ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
+      kafka: () => {
+        const conn = o.config.kafka;
+        if (!conn) return Promise.reject(new KafkaNotConfiguredError());
+        kafka ??= connectKafka(conn).catch((err: unknown) => {
+          kafka = undefined; // the next attempt connects again
+          throw err;
+        });
+        return kafka;
+      },
+      continueCommand: (gate) =>
+        ['migrate run', quoteArg(o.playbook), '--name', quoteArg(name), ...(o.continueArgs ?? []).map(quoteArg), '--approve', quoteArg(gate)].join(' '),
+    });
+    return { run: name, outcome, state };
+  } finally {
+    // Never hide the run's own error behind a cleanup failure.
+    await kafka?.then((k) => k.close()).catch(() => undefined);
+    await lock.release().catch(() => undefined);
+  }
+}
+
+/** playbook name, plus the topic when the playbook has one: "sync-to-async-orders". */
+export function defaultRunName(bound: BoundPlaybook): string {
+  const topic = bound.params.topic;
+  return topic ? `${bound.loaded.spec.name}-${topic}` : bound.loaded.spec.name;
+}
+
+function assertRunName(name: string): string {
+  if (!isValidRunName(name)) throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_"; pass --name');
+  return name;
+}
+
+function storedParams(state: RunState | undefined): Record<string, string> {
+  if (!state) return {};
+  return Object.fromEntries(Object.entries(state.params).filter(([, v]) => v !== '***'));
+}
+
+/** A new state, or the stored one checked against the playbook and params it was started with. */
+function reconcile(existing: RunState | undefined, bound: BoundPlaybook, name: string, allowChanged: boolean): RunState {
+  const now = new Date().toISOString();
+  const params = publicParams(bound);
+  const fresh = (id: string, uses: string): StepState => ({ id, uses, status: 'pending', attempts: 0 });
+  if (!existing) {
+    return {
+      version: 1,
+      name,
+      playbook: { name: bound.loaded.spec.name, ref: bound.loaded.ref, file: bound.loaded.file, checksum: bound.loaded.checksum },
+      params,
+      paramsChecksum: paramsChecksum(params),
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      steps: bound.steps.map((s) => fresh(s.spec.id, s.spec.uses)),
+    };
+  }
+  if (existing.status === 'completed' || existing.status === 'rolled-back') return existing;
+  if (!allowChanged) {
+    if (existing.playbook.checksum !== bound.loaded.checksum) throw new PlaybookChangedError(name, 'playbook') as MigrateError;
+    if (existing.paramsChecksum !== paramsChecksum(params)) {
+      const changed = Object.keys({ ...existing.params, ...params }).filter((k) => existing.params[k] !== params[k]);
+      throw new PlaybookChangedError(name, `params (${changed.join(', ')})`);
+    }
+  }
+  // With --allow-changed, keep what each surviving step did; new steps start pending.
+  const byId = new Map(existing.steps.map((s) => [s.id, s]));
+  return {
+    ...existing,
+    playbook: { ...existing.playbook, checksum: bound.loaded.checksum, file: bound.loaded.file },
+    params,
+    paramsChecksum: paramsChecksum(params),
+    steps: bound.steps.map((s) => byId.get(s.spec.id) ?? fresh(s.spec.id, s.spec.uses)),
+  };
+}
+
+function quoteArg(arg: string): string {
+  return /^[A-Za-z0-9@%_+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
+import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { runStateSchema, type RunState } from './run-state.js';
+import { isValidRunName, type RunLock, type RunStore } from './store.js';
+
+/**
+ * The embedded default RunStore: one JSON file per run in a directory (`.migrate/`), written
+ * atomically (temp file, fsync, rename), and one lock file per run created exclusively.
+ */
+export class FileRunStore implements RunStore {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  statePath(name: string): string {
+    assertRunName(name);
+    return path.join(this.dir, `${name}.json`);
+  }
+
+  lockPath(name: string): string {
+    assertRunName(name);
+    return path.join(this.dir, `${name}.lock`);
+  }
+
+  async read(name: string): Promise<RunState | undefined> {
+    const file = this.statePath(name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    return parseRunState(file, text);
+  }
+
+  async list(): Promise<RunState[]> {
+    if (!existsSync(this.dir)) return [];
+    const names = (await readdir(this.dir)).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    const states: RunState[] = [];
+    for (const name of names.filter(isValidRunName)) {
+      const s = await this.read(name);
+      if (s) states.push(s);
+    }
+    return states.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  async write(state: RunState): Promise<void> {
+    const file = this.statePath(state.name);
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(file, JSON.stringify(state, null, 2) + '\n');
+  }
+
+  async lock(name: string): Promise<RunLock> {
+    const file = this.lockPath(name);
+    await mkdir(this.dir, { recursive: true });
+    const token = randomBytes(8).toString('hex');
+    const holder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), token };
+    for (let tries = 0; tries < 5; tries++) {
+      try {
+        const fh = await open(file, 'wx');
+        try {
+          await fh.writeFile(JSON.stringify(holder) + '\n');
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        return { release: () => releaseLock(file, token) };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const current = await readHolder(file);
+      if (current === 'gone') continue;
+      if (isStale(current)) {
+        await removeStaleLock(file, current);
+        continue;
+      }
+      throw new RunLockedError(name, current ?? { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
+    }
+    throw new RunLockedError(name, { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
+  }
+}
+
+function assertRunName(name: string): void {
+  if (!isValidRunName(name)) {
+    throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
+  }
+}
+
+/** Parses a state file, reporting JSON and shape errors with file:line:col. */
+export function parseRunState(file: string, text: string): RunState {
+  let raw: unknown;
+  try {
+    raw = parseJson(text);
+  } catch (err) {
+    const e = err as JsonSyntaxError;
+    throw new InvalidInputError(
+      [{ file, line: e.line, col: e.col, message: `state file is not valid JSON: ${e.message}` }],
+      'restore it from a backup or move it away to start the run again',
+    );
+  }
+  const parsed = runStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue?.path.join('.') || '(top level)';
+    throw new InvalidInputError([{ file, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
+  }
+  return parsed.data;
+}
+
+/** temp file + fsync + rename + fsync of the directory: a reader sees the old or the new file, never half. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  const dir = await open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+type StoredHolder = LockHolder & { token?: string };
+
+async function readHolder(file: string): Promise<StoredHolder | undefined | 'gone'> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as StoredHolder;
+    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? parsed : undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    return undefined; // half-written by a process killed between create and write
+  }
+}
+
+/** A lock is stale when its holder is a process on this host that no longer exists. */
+function isStale(holder: StoredHolder | undefined): holder is StoredHolder {
+  if (!holder || holder.host !== os.hostname()) return false;
+  if (holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Moves the stale lock aside and checks it was the one we judged, so a fresh lock is never removed. */
+async function removeStaleLock(file: string, stale: StoredHolder): Promise<void> {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await rename(file, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const moved = await readHolder(aside);
+  if (moved !== 'gone' && moved && (moved.pid !== stale.pid || moved.token !== stale.token)) {
+    await link(aside, file).catch(() => undefined); // not the one we judged: put it back unless replaced
+  }
+  await unlink(aside).catch(() => undefined);
+}
+
+async function releaseLock(file: string, token: string): Promise<void> {
+  const current = await readHolder(file);
+  if (current !== 'gone' && current?.token === token) await unlink(file).catch(() => undefined);
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Status of a whole run. */
+export const runStatuses = ['running', 'paused', 'failed', 'completed', 'rolled-back'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+/** Status of one step. */
+export const stepStatuses = ['pending', 'running', 'waiting', 'done', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof stepStatuses)[number];
+
+const approvalSchema = z.object({ by: z.string(), via: z.enum(['--approve', '--yes', 'prompt']), at: z.string() });
+
+const stepStateSchema = z.object({
+  id: z.string(),
+  uses: z.string(),
+  status: z.enum(stepStatuses),
+  attempts: z.number().int().min(0),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  outputs: z.record(z.string(), z.unknown()).optional(),
+  summary: z.string().optional(),
+  error: z.object({ message: z.string(), causes: z.array(z.string()) }).optional(),
+  approval: approvalSchema.optional(),
+});
+
+/** The persisted state of one run. It never holds secrets. */
+export const runStateSchema = z.object({
+  version: z.literal(1),
+  name: z.string(),
+  playbook: z.object({ name: z.string(), ref: z.string(), file: z.string(), checksum: z.string() }),
+  params: z.record(z.string(), z.string()),
+  paramsChecksum: z.string(),
+  status: z.enum(runStatuses),
+  /** Why the run is paused: the gate it waits at, or "interrupted". */
+  pausedAt: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  steps: z.array(stepStateSchema),
+});
+
+export type RunState = z.infer<typeof runStateSchema>;
+export type StepState = z.infer<typeof stepStateSchema>;
+export type Approval = z.infer<typeof approvalSchema>;

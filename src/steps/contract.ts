@@ -1,0 +1,58 @@
+import type { z } from 'zod';
+import type { KafkaAdmin } from '../adapters/kafka.js';
+
+/** What a step reports while the engine waits for it (lag, counts, ETA). */
+export interface Progress {
+  message: string;
+  /** Numbers worth showing or recording, e.g. { lag: 120, ratePerSec: 40, etaMs: 3000 } */
+  metrics?: Record<string, number>;
+  /** Per-item detail, e.g. lag by partition */
+  detail?: Record<string, number>;
+}
+
+/** The outcome of a read-only look at the world. */
+export type Check =
+  | { done: true; summary?: string; outputs?: Record<string, unknown> }
+  | { done: false; summary: string; progress?: Progress };
+
+/** What a step sees of the run and the outside world. */
+export interface StepContext {
+  run: string;
+  step: string;
+  signal: AbortSignal;
+  /** The Kafka adapter, connected on first use. */
+  kafka(): Promise<KafkaAdmin>;
+  /** Report progress during a wait; the engine turns it into an event. */
+  progress(p: Progress): void;
+  /** Scratch space kept across the polls of one execution of this step (not persisted). */
+  memory: Record<string, unknown>;
+  /** Milliseconds since the epoch; steps use it instead of Date.now() so tests can steer time. */
+  now(): number;
+}
+
+/** One kind of step: idempotent, looks at the world before it acts. */
+export interface StepType<P = unknown> {
+  type: string;
+  /** Validates the step's `with:` block before the run starts. */
+  params: z.ZodType<P>;
+  /** One line for plan and status. */
+  describe(p: P): string;
+  /** Does the world already satisfy this step? Read-only. Throws DriftError when it never can. */
+  check(p: P, ctx: StepContext): Promise<Check>;
+  /** Make it so. Absent for waits and verifications. May return outputs. */
+  apply?(p: P, ctx: StepContext): Promise<Record<string, unknown> | void>;
+  /** For rollback, where undo is meaningful. */
+  undo?(p: P, ctx: StepContext): Promise<void>;
+  /** Outside services the step talks to, so a missing setting is reported before the run starts. */
+  needs?: readonly 'kafka'[];
+  /** A gate asks a person; the engine handles it instead of check/apply. */
+  gate?: boolean;
+  /** Defaults for the step's `timeout` and poll `interval`, in milliseconds. */
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+/** Helps steps declare their type with full inference of P. */
+export function defineStep<P>(step: StepType<P>): StepType<P> {
+  return step;
+}

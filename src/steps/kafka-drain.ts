@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { consumerLag, type PartitionLag } from '../adapters/kafka.js';
+import { formatDuration } from '../util/time.js';
+import { defineStep } from './contract.js';
+
+const params = z
+  .object({
+    topic: z.string().min(1),
+    group: z.string().min(1),
+    /** Zero-lag samples in a row needed before the topic counts as drained. */
+    samples: z.coerce.number().int().min(1).max(100).default(3),
+  })
+  .strict();
+
+interface DrainMemory {
+  zeroSamples: number;
+  first?: { at: number; lag: number };
+  last?: { at: number; lag: number };
+}
+
+/**
+ * kafka.drain: the group's lag is 0 on every partition of the topic for several samples in a
+ * row. Lag is computed here from log-end and committed offsets, never taken from the consumer,
+ * so a consumer that stopped cannot leave a stale "0" behind.
+ */
+export const kafkaDrainStep = defineStep({
+  type: 'kafka.drain',
+  needs: ['kafka'],
+  params,
+  timeoutMs: 30 * 60_000,
+  intervalMs: 1000,
+  describe: (p) => `group ${p.group} has consumed everything on ${p.topic}`,
+
+  async check(p, ctx) {
+    const kafka = await ctx.kafka();
+    const lags = consumerLag(await kafka.groupOffsets(p.group, p.topic));
+    if (lags.length === 0) return { done: false, summary: `topic ${p.topic} has no partitions (does it exist?)` };
+    const total = lags.reduce((sum, l) => sum + l.lag, 0);
+    const mem = ctx.memory as unknown as DrainMemory;
+    const now = ctx.now();
+    mem.zeroSamples = total === 0 ? (mem.zeroSamples ?? 0) + 1 : 0;
+    mem.first ??= { at: now, lag: total };
+    const prev = mem.last;
+    mem.last = { at: now, lag: total };
+    if (total === 0 && mem.zeroSamples >= p.samples) {
+      return {
+        done: true,
+        summary: `group ${p.group} drained ${p.topic}: lag 0 on ${lags.length} partitions, ${p.samples} samples in a row`,
+        outputs: { partitions: lags.length },
+      };
+    }
+    const rate = drainRate(mem.first, prev, mem.last);
+    const metrics: Record<string, number> = { lag: total, partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length };
+    if (rate !== undefined) metrics.ratePerSec = Math.round(rate * 10) / 10;
+    if (rate && rate > 0 && total > 0) metrics.etaMs = Math.round((total / rate) * 1000);
+    const summary =
+      total === 0
+        ? `lag 0 (${mem.zeroSamples}/${p.samples} samples)`
+        : `lag ${total}: ${describeLagging(lags)}` + (metrics.etaMs !== undefined ? `, ETA ${formatDuration(metrics.etaMs)}` : '');
+    const detail = Object.fromEntries(lags.map((l) => [String(l.partition), l.lag]));
+    return { done: false, summary, progress: { message: summary, metrics, detail } };
+  },
+});
+
+/** Records consumed per second, from the fall of lag since the first sample (falls back to the last interval). */
+function drainRate(first: DrainMemory['first'], prev: DrainMemory['last'], last: DrainMemory['last']): number | undefined {
+  if (!first || !last || last.at <= first.at) return undefined;
+  const overall = (first.lag - last.lag) / ((last.at - first.at) / 1000);
+  if (overall > 0) return overall;
+  if (prev && last.at > prev.at) return Math.max(0, (prev.lag - last.lag) / ((last.at - prev.at) / 1000));
+  return 0;
+}
+
+/** "partition 0 lag 120, partition 2 lag 7" (the worst first, at most 10). */
+export function describeLagging(lags: readonly PartitionLag[]): string {
+  const lagging = lags.filter((l) => l.lag > 0).sort((a, b) => b.lag - a.lag);
+  const shown = lagging.slice(0, 10).map((l) => `partition ${l.partition} lag ${l.lag}${l.committed === null ? ' (nothing committed)' : ''}`);
+  if (lagging.length > shown.length) shown.push(`and ${lagging.length - shown.length} more`);
+  return shown.join(', ');
+}

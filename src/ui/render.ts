@@ -1,0 +1,90 @@
+import type { Writable } from 'node:stream';
+import type { RunEvent } from '../engine/events.js';
+import { formatDuration } from '../util/time.js';
+import { paint, type Painter } from './paint.js';
+
+/** Turns run events into output: human lines or NDJSON. */
+export interface Renderer {
+  event(e: RunEvent): void;
+}
+
+export interface RendererOptions {
+  json: boolean;
+  out: Writable;
+  color: boolean;
+}
+
+export function createRenderer(o: RendererOptions): Renderer {
+  if (o.json) {
+    return { event: (e) => o.out.write(JSON.stringify({ ...e, at: new Date().toISOString() }) + '\n') };
+  }
+  return new LineRenderer(o.out, paint(o.color));
+}
+
+/** Plain, one line per event: readable in a terminal and in a CI log alike. */
+class LineRenderer implements Renderer {
+  private lastProgressAt = 0;
+  constructor(
+    private readonly out: Writable,
+    private readonly c: Painter,
+  ) {}
+
+  private line(text: string): void {
+    this.out.write(text + '\n');
+  }
+
+  event(e: RunEvent): void {
+    const c = this.c;
+    switch (e.type) {
+      case 'run.started':
+        this.line(c.bold(`${e.resumed ? 'Resuming' : 'Starting'} run ${e.run}`) + c.dim(` (playbook ${e.playbook}, ${e.steps} steps)`));
+        break;
+      case 'step.started':
+        this.line(`${c.cyan('●')} ${c.bold(e.step)}  ${e.title}${e.attempt > 1 ? c.dim(` (attempt ${e.attempt})`) : ''}`);
+        break;
+      case 'step.checked':
+        if (!e.done) this.line(c.dim(`  … ${e.summary}`));
+        break;
+      case 'step.applied':
+        this.line(c.dim('  ↳ applied'));
+        break;
+      case 'step.progress': {
+        const now = Date.now();
+        if (now - this.lastProgressAt < 2000) break; // a line every 2s at most while waiting
+        this.lastProgressAt = now;
+        this.line(c.dim(`  … ${e.progress.message} (waiting ${formatDuration(e.elapsedMs)})`));
+        break;
+      }
+      case 'step.retry':
+        this.line(c.yellow(`  ! ${e.error}; retry ${e.retry} in ${formatDuration(e.delayMs)}`));
+        break;
+      case 'step.done':
+        this.line(`${c.green('✓')} ${c.bold(e.step)}  ${e.summary}${c.dim(e.alreadyDone ? ' (already satisfied)' : ` (${formatDuration(e.durationMs)})`)}`);
+        break;
+      case 'step.failed':
+        this.line(`${c.red('✗')} ${c.bold(e.step)}  ${c.red(e.error)}`);
+        for (const cause of e.causes) this.line(c.dim(`    caused by: ${cause}`));
+        break;
+      case 'gate.waiting':
+        this.line(`${c.yellow('⏸')} ${c.bold(e.step)}  ${e.message}`);
+        this.line(`  waiting for approval; continue with:\n    ${c.cyan(e.continueWith)}`);
+        break;
+      case 'gate.approved':
+        this.line(c.dim(`  approved by ${e.by} (${e.via})`));
+        break;
+      case 'run.finished': {
+        const took = formatDuration(e.durationMs);
+        const text: Record<typeof e.status, string> = {
+          completed: c.green(`Run ${e.run} completed in ${took}`),
+          paused: c.yellow(`Run ${e.run} paused at gate ${e.step ?? ''}`),
+          failed: c.red(`Run ${e.run} failed at step ${e.step ?? ''} after ${took}; fix the cause and run the same command again to resume`),
+          interrupted: c.yellow(`Run ${e.run} interrupted during ${e.step ?? 'start-up'}; state saved, run the same command again to resume`),
+          running: `Run ${e.run} running`,
+          'rolled-back': `Run ${e.run} rolled back`,
+        };
+        this.line(text[e.status]);
+        break;
+      }
+    }
+  }
+}

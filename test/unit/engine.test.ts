@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { KafkaAdmin } from '../../src/adapters/kafka.js';
+import type { RunEvent } from '../../src/engine/events.js';
+import { executeRun, type ExecuteOptions } from '../../src/engine/execute.js';
+import { TransientError } from '../../src/errors.js';
+import type { BoundPlaybook } from '../../src/playbook/bind.js';
+import type { RunState } from '../../src/state/run-state.js';
+import { MemoryRunStore } from '../../src/state/memory-store.js';
+import type { Check, StepType } from '../../src/steps/contract.js';
+import { confirmStep } from '../../src/steps/confirm.js';
+
+/** A fake world: a set of things that exist, and a log of what was done to it. */
+class World {
+  readonly has = new Set<string>();
+  readonly applied: string[] = [];
+}
+
+function ensureStep(world: World, opts: { failTimes?: number; transient?: boolean } = {}): StepType<{ thing: string }> {
+  let failures = opts.failTimes ?? 0;
+  return {
+    type: 'test.ensure',
+    params: z.object({ thing: z.string() }),
+    timeoutMs: 1000,
+    intervalMs: 5,
+    describe: (p) => p.thing,
+    async check(p): Promise<Check> {
+      if (failures > 0) {
+        failures -= 1;
+        throw opts.transient ? new TransientError('broker hiccup') : new Error('permission denied');
+      }
+      return world.has.has(p.thing) ? { done: true, summary: `${p.thing} exists` } : { done: false, summary: `${p.thing} missing` };
+    },
+    async apply(p) {
+      world.applied.push(p.thing);
+      world.has.add(p.thing);
+    },
+  };
+}
+
+const neverStep: StepType<Record<string, never>> = {
+  type: 'test.never',
+  params: z.object({}),
+  timeoutMs: 60,
+  intervalMs: 10,
+  describe: () => 'never',
+  check: async () => ({ done: false, summary: 'lag 5 on partition 1', progress: { message: 'lag 5', metrics: { lag: 5 } } }),
+};
+
+function playbook(steps: { id: string; type: StepType<never>; params?: unknown; timeout?: number }[]): BoundPlaybook {
+  return {
+    loaded: { spec: { name: 'test', steps: [] }, file: 'test.yaml', ref: 'test', checksum: 'x', steps: [] } as unknown as BoundPlaybook['loaded'],
+    params: {},
+    secretParams: new Set(),
+    env: {},
+    steps: steps.map((s) => ({
+      spec: { id: s.id, uses: s.type.type, ...(s.timeout ? { timeout: s.timeout } : {}) },
+      type: s.type as StepType<unknown>,
+      title: s.id,
+      params: s.params ?? {},
+    })),
+  };
+}
+
+function newState(bound: BoundPlaybook): RunState {
+  const now = new Date().toISOString();
+  return {
+    version: 1,
+    name: 'r1',
+    playbook: { name: 'test', ref: 'test', file: 'test.yaml', checksum: 'x' },
+    params: {},
+    paramsChecksum: 'y',
+    status: 'running',
+    createdAt: now,
+    updatedAt: now,
+    steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, status: 'pending', attempts: 0 })),
+  };
+}
+
+function options(bound: BoundPlaybook, state: RunState, extra: Partial<ExecuteOptions> = {}) {
+  const events: RunEvent[] = [];
+  const store = new MemoryRunStore();
+  const o: ExecuteOptions = {
+    bound,
+    state,
+    store,
+    emit: (e) => events.push(e),
+    signal: new AbortController().signal,
+    kafka: () => Promise.reject(new Error('no kafka in unit tests')) as Promise<KafkaAdmin>,
+    approve: new Set(),
+    yes: false,
+    continueCommand: (gate) => `migrate run test --approve ${gate}`,
+    retryBaseMs: 1,
+    ...extra,
+  };
+  return { o, events, store };
+}
+
+describe('the step machine', () => {
+  it('applies only what check finds missing, and records intent before acting', async () => {
+    const world = new World();
+    world.has.add('a');
+    const step = ensureStep(world) as StepType<never>;
+    const bound = playbook([
+      { id: 'a', type: step, params: { thing: 'a' } },
+      { id: 'b', type: step, params: { thing: 'b' } },
+    ]);
+    const state = newState(bound);
+    const { o, store, events } = options(bound, state);
+    expect(await executeRun(o)).toEqual({ status: 'completed' });
+    expect(world.applied).toEqual(['b']);
+    expect(state.steps.map((s) => s.status)).toEqual(['done', 'done']);
+    // a write with b "running" came before the apply, so a crash there resumes by re-checking
+    expect(store.writes.some((w) => w.steps[1]?.status === 'running' && w.status === 'running')).toBe(true);
+    expect(events.filter((e) => e.type === 'step.done').map((e) => (e as { alreadyDone?: boolean }).alreadyDone)).toEqual([true, undefined]);
+  });
+
+  it('pauses at a gate without approval, and goes on with --approve without redoing done steps', async () => {
+    const world = new World();
+    const step = ensureStep(world) as StepType<never>;
+    const bound = playbook([
+      { id: 'a', type: step, params: { thing: 'a' } },
+      { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } },
+      { id: 'b', type: step, params: { thing: 'b' } },
+    ]);
+    const state = newState(bound);
+    const first = await executeRun(options(bound, state).o);
+    expect(first).toEqual({ status: 'paused', step: 'gate', continueWith: 'migrate run test --approve gate' });
+    expect(state.status).toBe('paused');
+    expect(state.steps.map((s) => s.status)).toEqual(['done', 'waiting', 'pending']);
+    expect(world.applied).toEqual(['a']);
+
+    const second = await executeRun(options(bound, state, { approve: new Set(['gate']) }).o);
+    expect(second.status).toBe('completed');
+    expect(world.applied).toEqual(['a', 'b']);
+    expect(state.steps[1]?.approval?.via).toBe('--approve');
+  });
+
+  it('asks a person at a gate when it can, and pauses when the answer is no', async () => {
+    const bound = playbook([{ id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } }]);
+    const asked: string[] = [];
+    const no = await executeRun(options(bound, newState(bound), { askGate: async (q) => (asked.push(q.message), false) }).o);
+    expect(no.status).toBe('paused');
+    const yes = await executeRun(options(bound, newState(bound), { askGate: async () => true }).o);
+    expect(yes.status).toBe('completed');
+    expect(asked).toEqual(['go?']);
+  });
+
+  it('fails a wait that never passes when its timeout runs out, saying what it last saw', async () => {
+    const bound = playbook([{ id: 'wait', type: neverStep as StepType<never>, timeout: 50 }]);
+    const state = newState(bound);
+    const { o, events } = options(bound, state);
+    const out = await executeRun(o);
+    expect(out.status).toBe('failed');
+    expect(state.steps[0]?.error?.message).toMatch(/timed out after 50ms: lag 5 on partition 1/);
+    expect(events.some((e) => e.type === 'step.progress')).toBe(true);
+  });
+
+  it('retries transient errors with backoff and fails at once on others', async () => {
+    const world = new World();
+    const flaky = ensureStep(world, { failTimes: 2, transient: true }) as StepType<never>;
+    const bound = playbook([{ id: 'a', type: flaky, params: { thing: 'a' } }]);
+    const { o, events } = options(bound, newState(bound));
+    expect((await executeRun(o)).status).toBe('completed');
+    expect(events.filter((e) => e.type === 'step.retry')).toHaveLength(2);
+
+    const broken = ensureStep(world, { failTimes: 1 }) as StepType<never>;
+    const bound2 = playbook([{ id: 'a', type: broken, params: { thing: 'z' } }]);
+    const state2 = newState(bound2);
+    const out = await executeRun(options(bound2, state2).o);
+    expect(out.status).toBe('failed');
+    expect(state2.steps[0]).toMatchObject({ status: 'failed', attempts: 1, error: { message: 'permission denied' } });
+  });
+
+  it('stops cleanly when interrupted: the step goes back to pending and the run is paused', async () => {
+    const controller = new AbortController();
+    const bound = playbook([{ id: 'wait', type: { ...neverStep, timeoutMs: 10_000 } as StepType<never> }]);
+    const state = newState(bound);
+    setTimeout(() => controller.abort(new Error('SIGINT')), 30);
+    const out = await executeRun(options(bound, state, { signal: controller.signal }).o);
+    expect(out).toEqual({ status: 'interrupted', step: 'wait' });
+    expect(state).toMatchObject({ status: 'paused', pausedAt: 'interrupted' });
+    expect(state.steps[0]?.status).toBe('pending');
+  });
+});
