@@ -115,7 +115,7 @@ export async function executeRun(o: ExecuteOptions): Promise<ExecuteOutcome> {
         step: step.spec.id,
         summary: result.summary,
         durationMs: now() - stepStart,
-        ...(result.applied ? {} : { alreadyDone: true }),
+        ...(result.alreadyDone ? { alreadyDone: true } : {}),
       });
     } catch (err) {
       if (o.signal.aborted) return interrupted(step.spec.id);
@@ -179,7 +179,8 @@ function stepParams(step: BoundStep, state: RunState): unknown {
 interface Converged {
   summary: string;
   outputs?: Record<string, unknown>;
-  applied: boolean;
+  /** The first look found the world as declared: nothing was applied or waited for. */
+  alreadyDone: boolean;
 }
 
 /** check; apply when needed; then poll check until it passes or the step's timeout runs out. */
@@ -222,7 +223,7 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
 
   let check: Check = await attempt(() => step.type.check(params, ctx));
   o.emit({ type: 'step.checked', run, step: id, done: check.done, summary: check.done ? (check.summary ?? 'satisfied') : check.summary });
-  if (check.done) return { summary: check.summary ?? 'already satisfied', ...(check.outputs ? { outputs: check.outputs } : {}), applied: false };
+  if (check.done) return { summary: check.summary ?? 'already satisfied', ...(check.outputs ? { outputs: check.outputs } : {}), alreadyDone: true };
 
   let applied: Record<string, unknown> = {};
   if (step.type.apply) {
@@ -242,7 +243,7 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     lookNow = false;
     check = await attempt(() => step.type.check(params, ctx));
     if (check.done) {
-      return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, applied: Boolean(step.type.apply) };
+      return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
     }
     if (check.progress) ctx.progress(check.progress);
   }

@@ -15,9 +15,9 @@ export class YamlSource {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true, merge: false });
   }
 
-  /** YAML syntax errors, each with its position. */
+  /** The first YAML syntax error, with its position (later ones are usually its echoes). */
   syntaxProblems(): InputProblem[] {
-    return this.doc.errors.map((e) => ({ ...this.posOfOffset(e.pos[0]), message: firstLine(e.message) }));
+    return this.doc.errors.slice(0, 1).map((e) => ({ ...this.posOfOffset(e.pos[0]), message: firstLine(e.message) }));
   }
 
   posOfOffset(offset: number): InputProblem & { message: '' } {

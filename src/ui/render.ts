@@ -24,6 +24,7 @@ export function createRenderer(o: RendererOptions): Renderer {
 /** Plain, one line per event: readable in a terminal and in a CI log alike. */
 class LineRenderer implements Renderer {
   private lastProgressAt = 0;
+  private lastProgress = '';
   constructor(
     private readonly out: Writable,
     private readonly c: Painter,
@@ -44,14 +45,17 @@ class LineRenderer implements Renderer {
         break;
       case 'step.checked':
         if (!e.done) this.line(c.dim(`  … ${e.summary}`));
+        this.lastProgress = e.summary;
         break;
       case 'step.applied':
         this.line(c.dim('  ↳ applied'));
         break;
       case 'step.progress': {
         const now = Date.now();
-        if (now - this.lastProgressAt < 2000) break; // a line every 2s at most while waiting
+        // A line every 2s at most while waiting, and only when something changed.
+        if (now - this.lastProgressAt < 2000 || e.progress.message === this.lastProgress) break;
         this.lastProgressAt = now;
+        this.lastProgress = e.progress.message;
         this.line(c.dim(`  … ${e.progress.message} (waiting ${formatDuration(e.elapsedMs)})`));
         break;
       }
@@ -59,7 +63,7 @@ class LineRenderer implements Renderer {
         this.line(c.yellow(`  ! ${e.error}; retry ${e.retry} in ${formatDuration(e.delayMs)}`));
         break;
       case 'step.done':
-        this.line(`${c.green('✓')} ${c.bold(e.step)}  ${e.summary}${c.dim(e.alreadyDone ? ' (already satisfied)' : ` (${formatDuration(e.durationMs)})`)}`);
+        this.line(`${c.green('✓')} ${c.bold(e.step)}  ${e.summary}${c.dim(e.alreadyDone ? ' (already satisfied)' : e.durationMs ? ` (${formatDuration(e.durationMs)})` : '')}`);
         break;
       case 'step.failed':
         this.line(`${c.red('✗')} ${c.bold(e.step)}  ${c.red(e.error)}`);
@@ -70,8 +74,7 @@ class LineRenderer implements Renderer {
         this.line(`  waiting for approval; continue with:\n    ${c.cyan(e.continueWith)}`);
         break;
       case 'gate.approved':
-        this.line(c.dim(`  approved by ${e.by} (${e.via})`));
-        break;
+        break; // step.done says who approved
       case 'run.finished': {
         const took = formatDuration(e.durationMs);
         const text: Record<typeof e.status, string> = {
