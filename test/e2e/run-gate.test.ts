@@ -60,4 +60,23 @@ describe('migrate run with a gate, against the real broker', () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toContain(`topic ${topic}-a differs from the playbook: partitions: declared 4, found 3; retention.ms: declared 3600000, found 604800000`);
   });
+
+  it('refuses to resume a run whose playbook or params changed, unless --allow-changed', async () => {
+    const topic = unique('changed');
+    const cwd = await workdir({ 'two.yaml': twoTopics });
+    const name = `two-topics-${topic}`;
+    expect((await runCli(['run', 'two.yaml', '-p', `topic=${topic}`], { cwd })).code).toBe(3);
+
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${cwd}/two.yaml`, twoTopics.replace('partitions: 2', 'partitions: 4'));
+    const refused = await runCli(['run', 'two.yaml', '--name', name, '--approve', 'approve-b'], { cwd });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`run ${name} was started with a different playbook`);
+    expect(await topicPartitions([`${topic}-b`])).toEqual({});
+
+    const otherParams = await runCli(['run', 'two.yaml', '--name', name, '-p', `topic=${topic}x`, '--allow-changed', '--approve', 'approve-b'], { cwd });
+    expect(otherParams.code).toBe(0);
+    // The surviving step keeps its state; the new param value drives the steps still to run.
+    expect(await topicPartitions([`${topic}-a`, `${topic}x-b`])).toEqual({ [`${topic}-a`]: 3, [`${topic}x-b`]: 4 });
+  });
 });
