@@ -24,6 +24,21 @@ const configSchema = z
       .strict()
       .optional(),
     state: z.object({ dir: z.string().optional() }).strict().optional(),
+    flags: z
+      .object({
+        provider: z.enum(['file']).optional(),
+        /** flagd-format JSON flag file */
+        file: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    schemas: z
+      .object({
+        source: z.enum(['dir']).optional(),
+        dir: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -35,6 +50,10 @@ export interface Config {
   /** Undefined until brokers are configured; a step that needs Kafka then says how to set them. */
   kafka: KafkaConnection | undefined;
   stateDir: string;
+  /** The flag provider: a flagd-format flag file by default. */
+  flags: { provider: 'file'; file: string };
+  /** The schema registry: a directory of schemas/<EventName>/<version>.json by default. */
+  schemas: { source: 'dir'; dir: string };
   /** The config file read, if any. */
   file: string | undefined;
 }
@@ -94,7 +113,13 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
     }
   }
   const stateDir = path.resolve(o.cwd, o.stateDir ?? env.MIGRATE_STATE_DIR ?? fromFile.state?.dir ?? '.migrate');
-  return { kafka, stateDir, file: used };
+  const flagProvider = env.MIGRATE_FLAGS_PROVIDER ?? fromFile.flags?.provider ?? 'file';
+  if (flagProvider !== 'file') throw new UsageError(`MIGRATE_FLAGS_PROVIDER: "${flagProvider}" is not a known flag provider (known: file)`);
+  const flags = { provider: flagProvider, file: path.resolve(o.cwd, env.MIGRATE_FLAGS_FILE ?? fromFile.flags?.file ?? 'flags.json') } as const;
+  const schemaSource = env.MIGRATE_SCHEMAS_SOURCE ?? fromFile.schemas?.source ?? 'dir';
+  if (schemaSource !== 'dir') throw new UsageError(`MIGRATE_SCHEMAS_SOURCE: "${schemaSource}" is not a known schema source (known: dir)`);
+  const schemas = { source: schemaSource, dir: path.resolve(o.cwd, env.MIGRATE_SCHEMAS_DIR ?? fromFile.schemas?.dir ?? 'schemas') } as const;
+  return { kafka, stateDir, flags, schemas, file: used };
 }
 
 function parseBool(key: string, value: string): boolean {

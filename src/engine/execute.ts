@@ -1,11 +1,13 @@
 import os from 'node:os';
-import type { KafkaAdmin } from '../adapters/kafka.js';
 import { causeChain, DriftError, isTransient, StepFailedError } from '../errors.js';
 import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { expandDeep, type TemplateValues } from '../playbook/template.js';
 import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
 import type { Check, StepContext } from '../steps/contract.js';
+
+/** The outside world as steps reach it: adapters connected on first use, and the working directory. */
+export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'>;
 import { abortable, formatDuration, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
 
@@ -25,7 +27,7 @@ export interface ExecuteOptions {
   store: RunStore;
   emit: EventSink;
   signal: AbortSignal;
-  kafka(): Promise<KafkaAdmin>;
+  services: Services;
   /** Steps approved ahead of time with --approve. */
   approve: ReadonlySet<string>;
   /** --yes: approve every gate. */
@@ -196,7 +198,7 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     run,
     step: id,
     signal: o.signal,
-    kafka: o.kafka,
+    ...o.services,
     memory: {},
     now,
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),

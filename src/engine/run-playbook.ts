@@ -1,4 +1,6 @@
+import { openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
+import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
 import { PlaybookChangedError, type MigrateError } from '../errors.js';
 import { bindPlaybook, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
@@ -69,14 +71,19 @@ export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookRes
       yes: Boolean(o.yes),
       ...(o.askGate ? { askGate: o.askGate } : {}),
       ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
-      kafka: () => {
-        const conn = o.config.kafka;
-        if (!conn) return Promise.reject(new KafkaNotConfiguredError());
-        kafka ??= connectKafka(conn).catch((err: unknown) => {
-          kafka = undefined; // the next attempt connects again
-          throw err;
-        });
-        return kafka;
+      services: {
+        cwd: o.cwd,
+        kafka: () => {
+          const conn = o.config.kafka;
+          if (!conn) return Promise.reject(new KafkaNotConfiguredError());
+          kafka ??= connectKafka(conn).catch((err: unknown) => {
+            kafka = undefined; // the next attempt connects again
+            throw err;
+          });
+          return kafka;
+        },
+        flags: () => openFlagProvider(o.config.flags),
+        schemas: () => openSchemaRegistry(o.config.schemas),
       },
       continueCommand: (gate) =>
         ['migrate run', quoteArg(o.playbook), '--name', quoteArg(name), ...(o.continueArgs ?? []).map(quoteArg), '--approve', quoteArg(gate)].join(' '),

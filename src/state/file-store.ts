@@ -4,6 +4,7 @@ import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
 import { runStateSchema, type RunState } from './run-state.js';
 import { isValidRunName, type RunLock, type RunStore } from './store.js';
@@ -113,30 +114,6 @@ export function parseRunState(file: string, text: string): RunState {
     throw new InvalidInputError([{ file, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
   }
   return parsed.data;
-}
-
-/** temp file + fsync + rename + fsync of the directory: a reader sees the old or the new file, never half. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  const dir = await open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 type StoredHolder = LockHolder & { token?: string };

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import type { FlagProvider } from '../adapters/flags.js';
 import type { KafkaAdmin } from '../adapters/kafka.js';
+import type { SchemaRegistry } from '../adapters/schemas.js';
 
 /** What a step reports while the engine waits for it (lag, counts, ETA). */
 export interface Progress {
@@ -22,6 +24,12 @@ export interface StepContext {
   signal: AbortSignal;
   /** The Kafka adapter, connected on first use. */
   kafka(): Promise<KafkaAdmin>;
+  /** The configured feature-flag provider. */
+  flags(): Promise<FlagProvider>;
+  /** The configured schema registry. */
+  schemas(): Promise<SchemaRegistry>;
+  /** The working directory: relative paths in step params resolve against it. */
+  cwd: string;
   /** Report progress during a wait; the engine turns it into an event. */
   progress(p: Progress): void;
   /** Scratch space kept across the polls of one execution of this step (not persisted). */
@@ -44,7 +52,7 @@ export interface StepType<P = unknown> {
   /** For rollback, where undo is meaningful. */
   undo?(p: P, ctx: StepContext): Promise<void>;
   /** Outside services the step talks to, so a missing setting is reported before the run starts. */
-  needs?: readonly 'kafka'[];
+  needs?: readonly ('kafka' | 'flags' | 'schemas')[];
   /** A gate asks a person; the engine handles it instead of check/apply. */
   gate?: boolean;
   /** Defaults for the step's `timeout` and poll `interval`, in milliseconds. */

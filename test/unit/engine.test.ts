@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { KafkaAdmin } from '../../src/adapters/kafka.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun, type ExecuteOptions } from '../../src/engine/execute.js';
 import { TransientError } from '../../src/errors.js';
@@ -86,7 +85,12 @@ function options(bound: BoundPlaybook, state: RunState, extra: Partial<ExecuteOp
     store,
     emit: (e) => events.push(e),
     signal: new AbortController().signal,
-    kafka: () => Promise.reject(new Error('no kafka in unit tests')) as Promise<KafkaAdmin>,
+    services: {
+      cwd: process.cwd(),
+      kafka: () => Promise.reject(new Error('no kafka in unit tests')),
+      flags: () => Promise.reject(new Error('no flags in unit tests')),
+      schemas: () => Promise.reject(new Error('no schemas in unit tests')),
+    },
     approve: new Set(),
     yes: false,
     continueCommand: (gate) => `migrate run test --approve ${gate}`,
