@@ -91,6 +91,37 @@ export function buildProgram(): Command {
       });
     });
 
+  const schema = program.command('schema').description('check event schemas: lint, validate events, compare versions');
+  schema
+    .command('lint')
+    .description('is each file a valid JSON Schema for its own $schema, with the event envelope?')
+    .argument('<files...>', 'schema files')
+    .option('--json', 'print results as JSON', false)
+    .action(async (files: string[], opts: { json: boolean }) => {
+      const { schemaLintCommand } = await import('./commands/schema.js');
+      process.exitCode = await schemaLintCommand(files, { cwd: process.cwd(), json: opts.json, out: process.stdout });
+    });
+  schema
+    .command('validate')
+    .description('validate events (JSON files, or NDJSON with one event per line) against a schema')
+    .argument('<schema>', 'schema file')
+    .argument('<events...>', 'event files (.json or .ndjson)')
+    .option('--json', 'print results as JSON', false)
+    .action(async (schemaFile: string, eventFiles: string[], opts: { json: boolean }) => {
+      const { schemaValidateCommand } = await import('./commands/schema.js');
+      process.exitCode = await schemaValidateCommand(schemaFile, eventFiles, { cwd: process.cwd(), json: opts.json, out: process.stdout });
+    });
+  schema
+    .command('compat')
+    .description('is the new version backward compatible with the old one?')
+    .argument('<old>', 'previous schema file')
+    .argument('<new>', 'new schema file')
+    .option('--json', 'print results as JSON', false)
+    .action(async (oldFile: string, newFile: string, opts: { json: boolean }) => {
+      const { schemaCompatCommand } = await import('./commands/schema.js');
+      process.exitCode = await schemaCompatCommand(oldFile, newFile, { cwd: process.cwd(), json: opts.json, out: process.stdout });
+    });
+
   return program;
 }
 
