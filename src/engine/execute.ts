@@ -239,7 +239,10 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
   let lookNow = Boolean(step.type.apply);
   for (;;) {
     if (!lookNow) {
-      if (now() >= deadline) throw new Error(`timed out after ${formatDuration(timeoutMs)}: ${check.done ? 'done' : check.summary}`);
+      if (now() >= deadline) {
+        // A step with timeout 0 looks once: its failure is the finding itself, not a wait that ran out.
+        throw new Error(timeoutMs === 0 ? check.summary : `timed out after ${formatDuration(timeoutMs)}: ${check.summary}`);
+      }
       await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), o.signal);
     }
     lookNow = false;

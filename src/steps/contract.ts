@@ -49,8 +49,8 @@ export interface StepType<P = unknown> {
   check(p: P, ctx: StepContext): Promise<Check>;
   /** Make it so. Absent for waits and verifications. May return outputs. */
   apply?(p: P, ctx: StepContext): Promise<Record<string, unknown> | void>;
-  /** For rollback, where undo is meaningful. */
-  undo?(p: P, ctx: StepContext): Promise<void>;
+  /** For rollback, where undo is meaningful; gets the outputs the step recorded when it ran. */
+  undo?(p: P, ctx: StepContext, outputs: Record<string, unknown>): Promise<void>;
   /** Outside services the step talks to, so a missing setting is reported before the run starts. */
   needs?: readonly ('kafka' | 'flags' | 'schemas')[];
   /** A gate asks a person; the engine handles it instead of check/apply. */
