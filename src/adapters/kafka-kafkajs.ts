@@ -1,8 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
 import { TransientError } from '../errors.js';
-import type { KafkaAdmin, KafkaConnection, PartitionOffsets, TopicDescription, TopicSpec } from './kafka.js';
+import type {
+  GroupDescription,
+  KafkaAdmin,
+  KafkaConnection,
+  KafkaRecord,
+  PartitionOffsets,
+  TopicDescription,
+  TopicReader,
+  TopicSpec,
+} from './kafka.js';
 
-const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
+const { Kafka, logLevel, ConfigResourceTypes, AssignerProtocol } = kafkajs;
 
 /** Builds a kafkajs client that logs nothing to the terminal and leaves retries to the engine. */
 export function kafkajsClient(c: KafkaConnection): KafkaClient {
@@ -21,13 +31,15 @@ export function kafkajsClient(c: KafkaConnection): KafkaClient {
 /** KafkaAdmin on kafkajs's admin client. */
 export class KafkajsAdmin implements KafkaAdmin {
   private constructor(
+    private readonly client: KafkaClient,
     private readonly admin: Admin,
     private readonly brokers: string[],
   ) {}
 
   static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
-    const admin = kafkajsClient(c).admin();
-    const self = new KafkajsAdmin(admin, c.brokers);
+    const client = kafkajsClient(c);
+    const admin = client.admin();
+    const self = new KafkajsAdmin(client, admin, c.brokers);
     await self.call('connect', () => admin.connect());
     return self;
   }
@@ -88,6 +100,72 @@ export class KafkajsAdmin implements KafkaAdmin {
       logEnd: Number(e.high),
       committed: byPartition.get(e.partition) ?? null,
     }));
+  }
+
+  async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    const ends = await this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
+    return ends
+      .map((e) => ({ partition: e.partition, logStart: Number(e.low), logEnd: Number(e.high), committed: null }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async describeGroup(group: string): Promise<GroupDescription> {
+    const res = await this.call(`describe group ${group}`, () => this.admin.describeGroups([group]));
+    const g = res.groups.find((x) => x.groupId === group);
+    if (!g) return { group, state: 'Dead', members: [] };
+    return {
+      group,
+      state: g.state,
+      members: g.members.map((m) => {
+        const decoded = m.memberAssignment?.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment: decoded?.assignment ?? {} };
+      }),
+    };
+  }
+
+  async deleteGroup(group: string): Promise<boolean> {
+    try {
+      await this.admin.deleteGroups([group]);
+      return true;
+    } catch (err) {
+      const groups = (err as { groups?: { errorCode?: number; error?: { type?: string } }[] }).groups;
+      if (groups?.every((g) => g.error?.type === 'GROUP_ID_NOT_FOUND')) return false;
+      if (groups?.some((g) => g.error?.type === 'NON_EMPTY_GROUP')) {
+        throw new Error(`cannot delete group ${group}: it still has members`, { cause: err });
+      }
+      throw translateKafkaError(`delete group ${group}`, err, this.brokers);
+    }
+  }
+
+  async readTopic(topic: string, from: Record<number, number>, onRecord: (r: KafkaRecord) => void): Promise<TopicReader> {
+    // kafkajs reads only through a group; a throwaway one that never commits, deleted on close.
+    const groupId = `migrate-reader-${randomBytes(6).toString('hex')}`;
+    const consumer = this.client.consumer({ groupId, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });
+    const position: Record<number, number> = { ...from };
+    await this.call(`read ${topic}`, async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const offset = Number(m.offset);
+          if (offset < (position[batch.partition] ?? 0)) continue;
+          onRecord({ partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
+          position[batch.partition] = offset + 1;
+        }
+      },
+    });
+    for (const [partition, offset] of Object.entries(from)) consumer.seek({ topic, partition: Number(partition), offset: String(offset) });
+    return {
+      position: () => ({ ...position }),
+      close: async () => {
+        await consumer.disconnect().catch(() => undefined);
+        await this.admin.deleteGroups([groupId]).catch(() => undefined);
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -43,7 +43,39 @@ export interface PartitionLag extends PartitionOffsets {
   lag: number;
 }
 
-/** What migrate needs from a Kafka cluster's admin API. */
+/** One member of a consumer group and the partitions it is assigned. */
+export interface GroupMember {
+  memberId: string;
+  clientId: string;
+  host: string;
+  /** topic -> assigned partitions */
+  assignment: Record<string, number[]>;
+}
+
+/** A consumer group as its coordinator reports it. State "Dead" means the group does not exist. */
+export interface GroupDescription {
+  group: string;
+  state: 'Stable' | 'PreparingRebalance' | 'CompletingRebalance' | 'Empty' | 'Dead' | string;
+  members: GroupMember[];
+}
+
+/** One record read from a topic. */
+export interface KafkaRecord {
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number;
+}
+
+/** A running read of a topic from given offsets; records go to the callback as they arrive. */
+export interface TopicReader {
+  /** The next offset to be read, per partition. */
+  position(): Record<number, number>;
+  close(): Promise<void>;
+}
+
+/** What migrate needs from a Kafka cluster. */
 export interface KafkaAdmin {
   /** The topic with the given config values, or undefined when it does not exist. */
   describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined>;
@@ -51,6 +83,18 @@ export interface KafkaAdmin {
   createTopic(spec: TopicSpec): Promise<boolean>;
   /** Log start/end and the group's committed offset, for every partition of the topic. */
   groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]>;
+  /** Log start and end offsets of every partition (committed is null). */
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The group's state and members. */
+  describeGroup(group: string): Promise<GroupDescription>;
+  /** Deletes a group that has no members; false when it did not exist. */
+  deleteGroup(group: string): Promise<boolean>;
+  /**
+   * Reads the topic from the given offsets (per partition) without committing anything, calling
+   * `onRecord` for each record in order within a partition. Memory stays bounded: nothing is buffered
+   * beyond the batch being handed over.
+   */
+  readTopic(topic: string, from: Record<number, number>, onRecord: (r: KafkaRecord) => void): Promise<TopicReader>;
   close(): Promise<void>;
 }
 

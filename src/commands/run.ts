@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, MigrateError } from '../errors.js';
 import { runPlaybook } from '../engine/run-playbook.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { FileRunStore } from '../state/file-store.js';
@@ -51,5 +51,8 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
     askGate: interactive ? (q) => askGate(q, o.signal) : undefined,
     continueArgs,
   });
-  return exitCodes[result.outcome.status];
+  const outcome = result.outcome;
+  // Bad input met inside a step (a malformed flag or schema file) is still bad input: exit 2.
+  if (outcome.status === 'failed' && outcome.error.cause instanceof MigrateError) return outcome.error.cause.exitCode;
+  return exitCodes[outcome.status];
 }

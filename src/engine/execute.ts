@@ -194,6 +194,7 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
   const maxRetries = step.spec.retries ?? 5;
   const started = now();
   const deadline = started + timeoutMs;
+  const deferred: (() => Promise<void>)[] = [];
   const ctx: StepContext = {
     run,
     step: id,
@@ -202,6 +203,7 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     memory: {},
     now,
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
+    defer: (fn) => deferred.push(fn),
   };
 
   let failures = 0;
@@ -223,33 +225,39 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     }
   };
 
-  let check: Check = await attempt(() => step.type.check(params, ctx));
-  o.emit({ type: 'step.checked', run, step: id, done: check.done, summary: check.done ? (check.summary ?? 'satisfied') : check.summary });
-  if (check.done) return { summary: check.summary ?? 'already satisfied', ...(check.outputs ? { outputs: check.outputs } : {}), alreadyDone: true };
+  try {
+    let check: Check = await attempt(() => step.type.check(params, ctx));
+    o.emit({ type: 'step.checked', run, step: id, done: check.done, summary: check.done ? (check.summary ?? 'satisfied') : check.summary });
+    if (check.done) return { summary: check.summary ?? 'already satisfied', ...(check.outputs ? { outputs: check.outputs } : {}), alreadyDone: true };
+    if (check.progress) ctx.progress(check.progress);
 
-  let applied: Record<string, unknown> = {};
-  if (step.type.apply) {
-    const apply = step.type.apply.bind(step.type);
-    applied = (await attempt(() => apply(params, ctx))) ?? {};
-    o.emit({ type: 'step.applied', run, step: id, outputs: applied });
-  } else if (check.progress) {
-    ctx.progress(check.progress);
-  }
-  // After apply, look again at once; a wait step has just looked, so it sleeps first.
-  let lookNow = Boolean(step.type.apply);
-  for (;;) {
-    if (!lookNow) {
+    const lookAgain = async (): Promise<Check> => {
       if (now() >= deadline) {
+        const summary = check.done ? 'done' : check.summary;
         // A step with timeout 0 looks once: its failure is the finding itself, not a wait that ran out.
-        throw new Error(timeoutMs === 0 ? check.summary : `timed out after ${formatDuration(timeoutMs)}: ${check.summary}`);
+        throw new Error(timeoutMs === 0 ? summary : `timed out after ${formatDuration(timeoutMs)}: ${summary}`);
       }
       await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), o.signal);
+      const next = await attempt(() => step.type.check(params, ctx));
+      if (!next.done && next.progress) ctx.progress(next.progress);
+      return next;
+    };
+
+    // A step may need the world to settle before it can act (a group that still has members).
+    while (!check.done && check.wait) check = await lookAgain();
+    if (check.done) return { summary: check.summary ?? 'done', ...(check.outputs ? { outputs: check.outputs } : {}), alreadyDone: false };
+
+    let applied: Record<string, unknown> = {};
+    if (step.type.apply) {
+      const apply = step.type.apply.bind(step.type);
+      applied = (await attempt(() => apply(params, ctx))) ?? {};
+      o.emit({ type: 'step.applied', run, step: id, outputs: applied });
+      // After apply, look again at once.
+      check = await attempt(() => step.type.check(params, ctx));
     }
-    lookNow = false;
-    check = await attempt(() => step.type.check(params, ctx));
-    if (check.done) {
-      return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
-    }
-    if (check.progress) ctx.progress(check.progress);
+    while (!check.done) check = await lookAgain();
+    return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
+  } finally {
+    for (const fn of deferred.reverse()) await fn().catch(() => undefined);
   }
 }

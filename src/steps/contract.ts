@@ -15,7 +15,13 @@ export interface Progress {
 /** The outcome of a read-only look at the world. */
 export type Check =
   | { done: true; summary?: string; outputs?: Record<string, unknown> }
-  | { done: false; summary: string; progress?: Progress };
+  | {
+      done: false;
+      summary: string;
+      progress?: Progress;
+      /** Not done, and not ready for apply yet (e.g. a group still has members): keep looking. */
+      wait?: boolean;
+    };
 
 /** What a step sees of the run and the outside world. */
 export interface StepContext {
@@ -36,6 +42,8 @@ export interface StepContext {
   memory: Record<string, unknown>;
   /** Milliseconds since the epoch; steps use it instead of Date.now() so tests can steer time. */
   now(): number;
+  /** Runs `fn` when this execution of the step ends, however it ends (closing a reader, ...). */
+  defer(fn: () => Promise<void>): void;
 }
 
 /** One kind of step: idempotent, looks at the world before it acts. */

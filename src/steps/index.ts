@@ -1,9 +1,29 @@
 import type { StepType } from './contract.js';
+import { codeAbsentStep } from './code-absent.js';
 import { confirmStep } from './confirm.js';
+import { flagCheckStep } from './flag-check.js';
+import { flagSetStep } from './flag-set.js';
+import { httpProbeStep } from './http-probe.js';
+import { kafkaConsumersStep } from './kafka-consumers.js';
 import { kafkaDrainStep } from './kafka-drain.js';
+import { kafkaQuietStep } from './kafka-quiet.js';
+import { kafkaRetireStep } from './kafka-retire.js';
+import { kafkaVerifyStep } from './kafka-verify.js';
 import { kafkaTopicStep } from './kafka-topic.js';
 
 /** Every built-in step type, by the name playbooks use in `uses:`. */
-export const stepTypes: ReadonlyMap<string, StepType<unknown>> = new Map(
-  ([kafkaTopicStep, kafkaDrainStep, confirmStep] as StepType<never>[]).map((s) => [s.type, s as StepType<unknown>]),
-);
+const all = [
+  kafkaTopicStep,
+  kafkaConsumersStep,
+  kafkaVerifyStep,
+  kafkaQuietStep,
+  kafkaDrainStep,
+  kafkaRetireStep,
+  flagCheckStep,
+  flagSetStep,
+  httpProbeStep,
+  codeAbsentStep,
+  confirmStep,
+] as StepType<never>[];
+
+export const stepTypes: ReadonlyMap<string, StepType<unknown>> = new Map(all.map((s) => [s.type, s as StepType<unknown>]));

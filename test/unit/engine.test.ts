@@ -186,4 +186,35 @@ describe('the step machine', () => {
     expect(state).toMatchObject({ status: 'paused', pausedAt: 'interrupted' });
     expect(state.steps[0]?.status).toBe('pending');
   });
+
+  it('waits without applying while check says wait, applies once, and runs deferred cleanups', async () => {
+    let members = 2;
+    const log: string[] = [];
+    const retire: StepType<Record<string, never>> = {
+      type: 'test.retire',
+      params: z.object({}),
+      timeoutMs: 1000,
+      intervalMs: 5,
+      describe: () => 'retire',
+      async check(_p, ctx) {
+        if (!ctx.memory.deferred) {
+          ctx.memory.deferred = true;
+          ctx.defer(async () => void log.push('cleanup'));
+        }
+        if (members === -1) return { done: true, summary: 'deleted' };
+        if (members > 0) {
+          members -= 1;
+          return { done: false, wait: true, summary: `${members + 1} members` };
+        }
+        return { done: false, summary: 'empty' };
+      },
+      async apply() {
+        log.push(`apply with ${members} members`);
+        members = -1;
+      },
+    };
+    const bound = playbook([{ id: 'retire', type: retire as StepType<never> }]);
+    expect((await executeRun(options(bound, newState(bound)).o)).status).toBe('completed');
+    expect(log).toEqual(['apply with 0 members', 'cleanup']);
+  });
 });

@@ -53,7 +53,7 @@ steps:
     expect(problems(() => parsePlaybook('pb.yaml', text))).toEqual(['pb.yaml:9:5: steps[1]: unknown key "colour"']);
     const text2 = text.replace('    colour: red\n', '');
     expect(problems(() => parsePlaybook('pb.yaml', text2))).toEqual([
-      'pb.yaml:6:11: unknown step type "kafka.topik"; known types: confirm, kafka.drain, kafka.topic',
+      expect.stringMatching(/^pb\.yaml:6:11: unknown step type "kafka\.topik"; known types: .*confirm, .*kafka\.topic, /),
       'pb.yaml:7:9: duplicate step id "a"',
     ]);
   });

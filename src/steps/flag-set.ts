@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { isOn } from '../adapters/flags.js';
+import { flagStateText } from './flag-check.js';
+import { defineStep } from './contract.js';
+
+/** true/false, or the strings templates produce: "true", "false", "on", "off". */
+const onOff = z.union([
+  z.boolean(),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', 'on', 'off'], { error: 'expected true, false, on or off' }))
+    .transform((v) => v === 'true' || v === 'on'),
+]);
+
+const params = z
+  .object({
+    key: z.string().min(1),
+    on: onOff,
+  })
+  .strict();
+
+/** What flag.set records about the flag before it switched it, so rollback can put it back. */
+interface PreviousFlag {
+  enabled: boolean;
+  value: unknown;
+}
+
+/**
+ * flag.set: the flag serves `on` (true) or off. The switch of a migration. check only reads, so a
+ * run resumed after the switch finds it done and never writes the flag file again.
+ */
+export const flagSetStep = defineStep({
+  type: 'flag.set',
+  needs: ['flags'],
+  params,
+  timeoutMs: 30_000,
+  intervalMs: 250,
+  describe: (p) => `switch flag ${p.key} ${p.on ? 'on' : 'off'}`,
+
+  async check(p, ctx) {
+    const provider = await ctx.flags();
+    const flag = await provider.get(p.key);
+    const state = flag ? `is ${flagStateText(flag)}` : 'does not exist';
+    if (isOn(flag) === p.on) {
+      return { done: true, summary: `flag ${p.key} ${state} in ${provider.description}`, outputs: { key: p.key, on: p.on } };
+    }
+    return { done: false, summary: `flag ${p.key} ${state} in ${provider.description}, switching it ${p.on ? 'on' : 'off'}` };
+  },
+
+  async apply(p, ctx) {
+    const provider = await ctx.flags();
+    const { previous, changed } = await provider.set(p.key, p.on);
+    const recorded: PreviousFlag | null = previous ? { enabled: previous.enabled, value: previous.value } : null;
+    return { key: p.key, on: p.on, previous: recorded, changed };
+  },
+
+  async undo(p, ctx, outputs) {
+    // No `previous` recorded: the step found the flag as declared and changed nothing.
+    if (!Object.hasOwn(outputs, 'previous') || outputs.previous === undefined) return;
+    const provider = await ctx.flags();
+    const previous = outputs.previous as PreviousFlag | null;
+    if (previous === null) {
+      // The flag did not exist before this step created it. The provider interface cannot delete a
+      // flag, so it is switched off: what applications were served while it was missing.
+      await provider.set(p.key, false);
+      return;
+    }
+    // A flag that was disabled comes back enabled and off: the closest state set() can express.
+    await provider.set(p.key, isOn({ key: p.key, ...previous }));
+  },
+});

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { parseDuration, formatDuration } from '../util/time.js';
+import { defineStep } from './contract.js';
+
+const duration = z.union([z.string(), z.number()]).transform((v, c) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    c.addIssue({ code: 'custom', message: `"${v}" is not a duration (examples: 10s, 2m)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const params = z
+  .object({
+    topic: z.string().min(1),
+    /** How long log-end offsets must stay unchanged. */
+    quietFor: duration.default(30_000),
+  })
+  .strict();
+
+interface QuietMemory {
+  ends?: Record<number, number>;
+  lastChangeAt?: number;
+  /** Events seen since the step began, for the message when the producer keeps producing. */
+  seen?: number;
+  movingPartitions?: number[];
+}
+
+/** kafka.quiet: no new events on the topic for a quiet period — the producer is really off. */
+export const kafkaQuietStep = defineStep({
+  type: 'kafka.quiet',
+  needs: ['kafka'],
+  params,
+  timeoutMs: 10 * 60_000,
+  intervalMs: 1000,
+  describe: (p) => `no new events on ${p.topic} for ${formatDuration(p.quietFor)}`,
+
+  async check(p, ctx) {
+    const kafka = await ctx.kafka();
+    const offsets = await kafka.topicOffsets(p.topic);
+    if (offsets.length === 0) return { done: false, summary: `topic ${p.topic} has no partitions (does it exist?)` };
+    const mem = ctx.memory as QuietMemory;
+    const now = ctx.now();
+    const ends = Object.fromEntries(offsets.map((o) => [o.partition, o.logEnd]));
+    if (!mem.ends) {
+      mem.ends = ends;
+      mem.lastChangeAt = now;
+      mem.seen = 0;
+    } else {
+      const moving = offsets.filter((o) => o.logEnd !== mem.ends?.[o.partition]);
+      if (moving.length) {
+        mem.seen = (mem.seen ?? 0) + moving.reduce((sum, o) => sum + Math.max(0, o.logEnd - (mem.ends?.[o.partition] ?? 0)), 0);
+        mem.movingPartitions = moving.map((o) => o.partition);
+        mem.lastChangeAt = now;
+        mem.ends = ends;
+      }
+    }
+    const quietMs = now - (mem.lastChangeAt ?? now);
+    if (quietMs >= p.quietFor) {
+      return { done: true, summary: `no new events on ${p.topic} for ${formatDuration(quietMs)}`, outputs: { logEnd: ends } };
+    }
+    const summary = mem.seen
+      ? `the producer is still producing: ${mem.seen} new events on ${p.topic} since this step began, the last ${formatDuration(quietMs)} ago (partitions ${mem.movingPartitions?.join(', ')})`
+      : `quiet for ${formatDuration(quietMs)} of ${formatDuration(p.quietFor)}`;
+    return { done: false, summary, progress: { message: summary, metrics: { quietMs, newEvents: mem.seen ?? 0 } } };
+  },
+});

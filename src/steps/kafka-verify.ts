@@ -1,0 +1,189 @@
+import { z } from 'zod';
+import { consumerLag, type KafkaRecord } from '../adapters/kafka.js';
+import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
+import { TransientError } from '../errors.js';
+import { compileSchema, type Validator } from '../schema/validate.js';
+import { defineStep, type StepContext } from './contract.js';
+
+const params = z
+  .object({
+    topic: z.string().min(1),
+    /** The registered schema the events must satisfy. */
+    event: z.string().min(1),
+    version: z.coerce.number().int().min(0),
+    /** At least this many new events since the step began. */
+    minEvents: z.coerce.number().int().min(1).default(10),
+    /** A consumer group whose lag on the topic must stay at or under maxLag. */
+    group: z.string().min(1).optional(),
+    maxLag: z.coerce.number().int().min(0).default(1000),
+    /** form: data replication, checked for parity with the sync endpoint; func: business events (parity is not checked). */
+    kind: z.enum(['form', 'func']).default('func'),
+    parity: z
+      .object({
+        /** The sync endpoint of one record; {key} is replaced by the event's key. */
+        url: z.string().regex(/^https?:\/\/.*\{key\}/, 'a http(s) URL with {key} where the record key goes'),
+        /** How many distinct keys to compare. */
+        sample: z.coerce.number().int().min(1).default(5),
+        /** Payload fields to compare (default: every field the endpoint returns). */
+        fields: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((p) => p.kind !== 'form' || p.parity, { message: 'kind form needs parity.url: the sync endpoint to compare the replica with', path: ['parity'] });
+
+type Params = z.infer<typeof params>;
+
+interface Sample {
+  key: string;
+  payload: unknown;
+  where: string;
+}
+
+interface VerifyMemory {
+  started?: boolean;
+  count: number;
+  /** event_id -> "partition P offset O", to name both offsets of a duplicate */
+  ids: Map<string, string>;
+  failure?: Error;
+  pending: Sample[];
+  compared: Set<string>;
+}
+
+function where(r: KafkaRecord): string {
+  return `partition ${r.partition} offset ${r.offset}`;
+}
+
+/**
+ * kafka.verify: events really flow. Reads the events produced since the step began: at least N,
+ * each valid against the registered schema, no duplicate event_id (a duplicate is how a customer
+ * gets charged twice), the consumer group's lag bounded; for form, the replica's payload equals
+ * what the sync endpoint returns for a sample of keys.
+ */
+export const kafkaVerifyStep = defineStep({
+  type: 'kafka.verify',
+  needs: ['kafka', 'schemas'],
+  params,
+  timeoutMs: 5 * 60_000,
+  intervalMs: 1000,
+  describe: (p) =>
+    `at least ${p.minEvents} new ${p.event} v${p.version} events on ${p.topic}, valid, no duplicates` +
+    (p.group ? `, lag of ${p.group} <= ${p.maxLag}` : '') +
+    (p.kind === 'form' ? ', parity with the sync endpoint' : ''),
+
+  async check(p, ctx) {
+    const mem = ctx.memory as unknown as VerifyMemory;
+    if (!mem.started) await start(p, ctx, mem);
+    if (mem.failure) throw mem.failure;
+    if (p.kind === 'form') await compareSamples(p, ctx, mem);
+
+    let lag: number | undefined;
+    if (p.group) {
+      const kafka = await ctx.kafka();
+      lag = consumerLag(await kafka.groupOffsets(p.group, p.topic)).reduce((s, l) => s + l.lag, 0);
+    }
+    const paritySample = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
+    const facts = [
+      `${mem.count} of ${p.minEvents} events, all valid, no duplicate event_id`,
+      ...(lag !== undefined ? [`lag of ${p.group} ${lag} (bound ${p.maxLag})`] : []),
+      ...(paritySample ? [`parity ${mem.compared.size}/${paritySample} keys`] : []),
+    ];
+    const summary = facts.join('; ');
+    const enough = mem.count >= p.minEvents && (lag === undefined || lag <= p.maxLag) && mem.compared.size >= paritySample;
+    if (enough) {
+      return { done: true, summary, outputs: { events: mem.count, ...(lag !== undefined ? { lag } : {}), ...(paritySample ? { parityKeys: mem.compared.size } : {}) } };
+    }
+    return { done: false, summary, progress: { message: summary, metrics: { events: mem.count, ...(lag !== undefined ? { lag } : {}) } } };
+  },
+});
+
+/** Marks where "since the step began" is, and starts reading from there. */
+async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
+  const [kafka, schemas] = await Promise.all([ctx.kafka(), ctx.schemas()]);
+  const registered = await schemas.get(p.event, p.version);
+  if (!registered) throw new Error(`schema ${p.event} v${p.version} is not registered in ${schemas.description}; register it first (schema.register)`);
+  const validate = await compileSchema(registered.schema);
+  const offsets = await kafka.topicOffsets(p.topic);
+  if (offsets.length === 0) throw new Error(`topic ${p.topic} does not exist`);
+  mem.count = 0;
+  mem.ids = new Map();
+  mem.pending = [];
+  mem.compared = new Set();
+  const from = Object.fromEntries(offsets.map((o) => [o.partition, o.logEnd]));
+  const label = `${p.event} v${p.version}`;
+  const reader = await kafka.readTopic(p.topic, from, (r) => inspect(r, p, mem, validate, label));
+  ctx.defer(() => reader.close());
+  mem.started = true;
+}
+
+/** Checks one record as it arrives; the first failure is kept and reported by the next check. */
+function inspect(r: KafkaRecord, p: Params, mem: VerifyMemory, validate: Validator, label: string): void {
+  if (mem.failure) return;
+  let event: unknown;
+  try {
+    event = JSON.parse(r.value?.toString('utf8') ?? 'null');
+  } catch {
+    mem.failure = new Error(`event at ${where(r)} is not JSON`);
+    return;
+  }
+  const issues = validate(event);
+  if (issues.length) {
+    const first = issues[0] as (typeof issues)[number];
+    mem.failure = new Error(
+      `event at ${where(r)} fails the schema ${label} at ${first.path || '/'} (${first.schemaPath}): ${first.message}` +
+        (issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''),
+    );
+    return;
+  }
+  const id = (event as { event_id?: unknown }).event_id;
+  if (typeof id === 'string') {
+    const seen = mem.ids.get(id);
+    if (seen) {
+      // Partitions are read in parallel: name the two places in offset order, whichever came first.
+      const [a, b] = [seen, where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+      mem.failure = new Error(`duplicate event_id ${id}: at ${a} and at ${b}; a consumer would apply it twice`);
+      return;
+    }
+    mem.ids.set(id, where(r));
+  }
+  mem.count += 1;
+  const key = r.key?.toString('utf8');
+  if (p.kind === 'form' && p.parity && key && mem.compared.size + mem.pending.length < p.parity.sample && !mem.pending.some((s) => s.key === key) && !mem.compared.has(key)) {
+    mem.pending.push({ key, payload: (event as { payload?: unknown }).payload, where: where(r) });
+  }
+}
+
+/** Compares sampled replicas with what the sync endpoint returns for the same key. */
+async function compareSamples(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
+  const parity = p.parity;
+  if (!parity) return;
+  while (mem.pending.length) {
+    const sample = mem.pending[0] as Sample;
+    const url = parity.url.replace('{key}', encodeURIComponent(sample.key));
+    let res;
+    try {
+      res = await httpRequest({ url, method: 'GET', timeoutMs: 5000, signal: ctx.signal });
+    } catch (err) {
+      if (err instanceof HttpUnreachableError) throw new TransientError(`parity: the sync endpoint ${url} is unreachable: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (res.status !== 200) throw new Error(`parity: the sync endpoint ${url} answered ${res.status} for key ${sample.key}, whose event is at ${sample.where}`);
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      throw new Error(`parity: the sync endpoint ${url} did not return JSON`);
+    }
+    const payload = (sample.payload ?? {}) as Record<string, unknown>;
+    for (const field of parity.fields ?? Object.keys(record)) {
+      const a = JSON.stringify(payload[field]);
+      const b = JSON.stringify(record[field]);
+      if (a !== b) {
+        throw new Error(`parity: key ${sample.key} field ${field}: the event at ${sample.where} has ${a ?? 'nothing'}, the sync endpoint returns ${b ?? 'nothing'}`);
+      }
+    }
+    mem.compared.add(sample.key);
+    mem.pending.shift();
+  }
+}
