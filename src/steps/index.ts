@@ -10,6 +10,7 @@ import { kafkaQuietStep } from './kafka-quiet.js';
 import { kafkaRetireStep } from './kafka-retire.js';
 import { kafkaVerifyStep } from './kafka-verify.js';
 import { kafkaTopicStep } from './kafka-topic.js';
+import { schemaRegisterStep } from './schema-register.js';
 
 /** Every built-in step type, by the name playbooks use in `uses:`. */
 const all = [
@@ -22,6 +23,7 @@ const all = [
   flagCheckStep,
   flagSetStep,
   httpProbeStep,
+  schemaRegisterStep,
   codeAbsentStep,
   confirmStep,
 ] as StepType<never>[];
