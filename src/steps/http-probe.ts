@@ -109,7 +109,7 @@ export const httpProbeStep = defineStep({
     if (mem.successes >= p.successes) {
       return {
         done: true,
-        summary: `${p.method} ${p.url} answered ${res.status} in ${formatDuration(res.latencyMs)}, ${p.successes} times in a row`,
+        summary: `${p.method} ${p.url} answered ${res.status} in ${formatDuration(res.latencyMs)}, ${p.successes === 1 ? 'once' : `${p.successes} times in a row`}`,
         outputs: { status: res.status, latencyMs: res.latencyMs },
       };
     }

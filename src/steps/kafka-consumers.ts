@@ -27,9 +27,9 @@ export const kafkaConsumersStep = defineStep({
     if (group.state === 'Dead' || group.members.length === 0) {
       return { done: false, summary: `group ${p.group} has no members (state ${group.state}); start the consumers` };
     }
-    if (group.state !== 'Stable') return { done: false, summary: `group ${p.group} is ${group.state} with ${group.members.length} members` };
+    if (group.state !== 'Stable') return { done: false, summary: `group ${p.group} is ${group.state} with ${plural(group.members.length, 'member')}` };
     if (group.members.length < p.minMembers) {
-      return { done: false, summary: `group ${p.group} has ${group.members.length} members, expected at least ${p.minMembers}` };
+      return { done: false, summary: `group ${p.group} has ${plural(group.members.length, 'member')}, expected at least ${p.minMembers}` };
     }
     const assigned = new Set(group.members.flatMap((m) => m.assignment[p.topic] ?? []));
     const missing = partitions.filter((n) => !assigned.has(n));
@@ -45,8 +45,12 @@ export const kafkaConsumersStep = defineStep({
     }
     return {
       done: true,
-      summary: `group ${p.group} is Stable: ${group.members.length} members own all ${partitions.length} partitions of ${p.topic}`,
+      summary: `group ${p.group} is Stable: ${plural(group.members.length, 'member')} ${group.members.length === 1 ? 'owns' : 'own'} all ${partitions.length} partitions of ${p.topic}`,
       outputs: { members: group.members.length, partitions: partitions.length },
     };
   },
 });
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

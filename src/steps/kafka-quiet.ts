@@ -60,9 +60,11 @@ export const kafkaQuietStep = defineStep({
     if (quietMs >= p.quietFor) {
       return { done: true, summary: `no new events on ${p.topic} for ${formatDuration(quietMs)}`, outputs: { logEnd: ends } };
     }
-    const summary = mem.seen
-      ? `the producer is still producing: ${mem.seen} new events on ${p.topic} since this step began, the last ${formatDuration(quietMs)} ago (partitions ${mem.movingPartitions?.join(', ')})`
-      : `quiet for ${formatDuration(quietMs)} of ${formatDuration(p.quietFor)}`;
+    // "Still producing" only while events keep arriving; after that it is a quiet period in progress.
+    const producing = mem.seen && quietMs < 2000;
+    const summary = producing
+      ? `the producer is still producing: ${mem.seen} new events on ${p.topic} since this step began, on partitions ${mem.movingPartitions?.join(', ')}`
+      : `quiet for ${formatDuration(quietMs)} of ${formatDuration(p.quietFor)}` + (mem.seen ? ` (${mem.seen} events arrived after the step began)` : '');
     return { done: false, summary, progress: { message: summary, metrics: { quietMs, newEvents: mem.seen ?? 0 } } };
   },
 });

@@ -21,7 +21,7 @@ export const kafkaRetireStep = defineStep({
       return {
         done: false,
         wait: true,
-        summary: `group ${p.group} still has ${group.members.length} members (${who}); turn the consumers off`,
+        summary: `group ${p.group} still has ${group.members.length} member${group.members.length === 1 ? '' : 's'} (${who}); turn the consumers off`,
       };
     }
     return { done: false, summary: `group ${p.group} has no members (state ${group.state})` };

@@ -85,7 +85,7 @@ export const kafkaVerifyStep = defineStep({
     }
     const paritySample = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
     const facts = [
-      `${mem.count} of ${p.minEvents} events, all valid, no duplicate event_id`,
+      `${mem.count} new events (need ${p.minEvents}), all valid, no duplicate event_id`,
       ...(lag !== undefined ? [`lag of ${p.group} ${lag} (bound ${p.maxLag})`] : []),
       ...(paritySample ? [`parity ${mem.compared.size}/${paritySample} keys`] : []),
     ];
