@@ -1,85 +1,142 @@
 #!/usr/bin/env node
-// `npm run demo`: a real local Kafka broker, a demo migration run against it, end to end.
+// `npm run demo`: the seed's two procedures, end to end, against a real local Kafka broker.
 //
 // 1. starts (or reuses) a single-node Kafka from Maven Central jars (scripts/kafka-lib.mjs);
-// 2. runs the built-in `demo` playbook without a terminal: it creates the topic and pauses at
-//    the go-live gate (exit 3), printing the command that continues;
-// 3. plays the services: a producer writes a backlog of events, a consumer group reads it;
-// 4. continues the run with --approve: the drain step reports falling lag until it is 0;
-// 5. prints `migrate status`, and stops the broker if it started it (--keep leaves it running).
+// 2. starts the demo source (HTTP endpoint + Kafka producer behind a flag) in a fresh workspace
+//    holding the flag file, the ExerciseCompleted schema and the consumer's code;
+// 3. runs `sync-to-async`: it pauses for the consumers (the demo deploys them), verifies real
+//    events, stops at the switch gate (exit 3) while the demo removes the synchronous call from
+//    the code, then continues with --approve to the end;
+// 4. runs `async-to-sync` back (--yes), until the topic is drained and the consumer group deleted;
+// 5. prints `migrate status`, stops the services, and the broker if it started it (--keep leaves it).
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import { ensureKafkaJars, runningKafka, startKafka } from './kafka-lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const keep = process.argv.includes('--keep');
-const say = (text) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+const bold = (s) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (text) => process.stdout.write(`\n${bold(`== ${text}`)}\n`);
+const services = [];
 
-function migrate(args, env) {
+
+/** Starts a demo service and waits for its LISTENING line. */
+function service(script, args) {
   return new Promise((resolve, reject) => {
-    process.stdout.write(`$ migrate ${args.join(' ')}\n`);
-    const child = spawn(process.execPath, [path.join(root, 'bin/migrate'), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+    const child = spawn(process.execPath, [path.join(root, 'demo', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    services.push(child);
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready:\n${err}`)));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m) resolve({ url: m[1], child });
+    });
   });
 }
 
+async function stopService(s) {
+  if (!s || s.child.exitCode !== null) return;
+  s.child.kill('SIGTERM');
+  await new Promise((r) => s.child.once('exit', r));
+}
+
+async function waitForStep(stateDir, run, step) {
+  for (;;) {
+    try {
+      const state = JSON.parse(await readFile(path.join(stateDir, `${run}.json`), 'utf8'));
+      const s = state.steps.find((x) => x.id === step);
+      if (s?.status === 'running' || s?.status === 'done') return;
+      if (state.status === 'failed') throw new Error(`run ${run} failed before ${step}`);
+    } catch (err) {
+      if (err.code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function main() {
-  say('Starting a local Apache Kafka broker');
+  say('A local Apache Kafka broker');
   const dataDir = path.join(os.tmpdir(), 'migrate-kafka');
   let broker = await runningKafka(dataDir);
   let started;
   if (!broker) {
-    await ensureKafkaJars({ log: (m) => process.stdout.write(`kafka: ${m}\n`) });
+    const log = (m) => process.stdout.write(`kafka: ${m}\n`);
+    await ensureKafkaJars({ log });
     await rm(dataDir, { recursive: true, force: true });
-    started = await startKafka({ dataDir, log: (m) => process.stdout.write(`kafka: ${m}\n`) });
+    started = await startKafka({ dataDir, log });
     broker = started;
   }
   process.stdout.write(`KAFKA_BROKERS=${broker.brokers}\n`);
-  const stateDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-demo-state-'));
-  const env = { KAFKA_BROKERS: broker.brokers, MIGRATE_STATE_DIR: stateDir, CI: 'true' };
-  const topic = `orders-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
-  const run = ['run', 'demo', '--param', `topic=${topic}`];
-  const kafka = new kafkajs.Kafka({ clientId: 'migrate-demo', brokers: [broker.brokers], logLevel: kafkajs.logLevel.NOTHING });
+
+  const work = await mkdtemp(path.join(os.tmpdir(), 'migrate-demo-'));
+  const stateDir = path.join(work, '.migrate');
+  const topic = `exercises-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+  const flag = `${topic}-async`;
+  const producerFlag = `${flag}-producer`;
+  const group = `${topic}-consumers`;
+  const flags = path.join(work, 'flags.json');
+  const flagDef = (on) => ({ state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: on ? 'on' : 'off' });
+  await writeFile(flags, JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags: { [flag]: flagDef(false), [producerFlag]: flagDef(false) } }, null, 2));
+  await mkdir(path.join(work, 'schemas/ExerciseCompleted'), { recursive: true });
+  await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/0.json'), path.join(work, 'schemas/ExerciseCompleted/0.json'));
+  await mkdir(path.join(work, 'app'));
+  const env = { KAFKA_BROKERS: broker.brokers, CI: 'true' };
+  const opts = { cwd: work };
   let consumer;
   try {
-    say('Run the demo playbook; without a terminal it pauses at the gate');
-    const paused = await migrate(run, env);
-    if (paused !== 3) throw new Error(`expected the run to pause at its gate (exit 3), got exit ${paused}`);
+    const source = await service('source.mjs', ['--brokers', broker.brokers, '--topic', `datarep.${topic}`, '--flags', flags, '--producer-flag', producerFlag, '--kind', 'func', '--rate', '40']);
+    const endpoint = `${source.url}/api/v0/exercises`;
+    await writeFile(path.join(work, 'app/client.js'), `// the consumer's old synchronous call\nexport const load = (id) => fetch('${endpoint}/' + id);\n`);
+    process.stdout.write(`source: ${source.url} (sync endpoint ${endpoint}); workspace ${work}\n`);
 
-    say('The source goes live: 600 ExerciseCompleted events; a consumer group reads them slowly');
-    const producer = kafka.producer();
-    await producer.connect();
-    const events = Array.from({ length: 600 }, (_, i) => ({
-      key: `exercise-${i % 50}`,
-      value: JSON.stringify({ event_id: `e-${i}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at: new Date().toISOString(), payload: { exercise_id: `ex-${i}` } }),
-    }));
-    await producer.send({ topic: `datarep.${topic}`, messages: events });
-    await producer.disconnect();
-    consumer = kafka.consumer({ groupId: `${topic}-consumers`, maxBytesPerPartition: 4096, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    await consumer.subscribe({ topic: `datarep.${topic}`, fromBeginning: true });
-    await consumer.run({ autoCommitInterval: 200, eachMessage: () => new Promise((r) => setTimeout(r, 8)) });
+    say('sync-to-async: create the topic, register the schema, wait for the consumers');
+    const params = ['--param', `topic=${topic}`, '--param', `group=${group}`, '--param', `flag=${flag}`, '--param', `endpoint=${endpoint}`, '--param', 'codePaths=app'];
+    const s2a = spawnIn(['run', 'sync-to-async', ...params], env, opts);
+    await waitForStep(stateDir, `sync-to-async-${topic}`, 'consumers-ready');
+    say('(the team deploys its consumers)');
+    const consumerArgs = ['--brokers', broker.brokers, '--topic', `datarep.${topic}`, '--group', group, '--flags', flags, '--flag', flag, '--producer-flag', producerFlag, '--source', source.url];
+    consumer = await service('consumer.mjs', consumerArgs);
+    const paused = await s2a.code;
+    if (paused !== 3) throw new Error(`expected sync-to-async to pause at its gate (exit 3), got ${paused}`);
 
-    say('Approve the gate and continue: the drain step waits until the group has read everything');
-    const done = await migrate([...run, '--approve', 'go-live'], env);
-    if (done !== 0) throw new Error(`the run did not complete (exit ${done})`);
+    say('(a developer removes the synchronous call from the code; the operator approves the switch)');
+    await writeFile(path.join(work, 'app/client.js'), '// the consumer reads ExerciseCompleted events now\nexport const onEvent = (e) => e.payload;\n');
+    const s2aDone = await spawnIn(['run', 'sync-to-async', '--name', `sync-to-async-${topic}`, '--approve', 'approve-switch'], env, opts).code;
+    if (s2aDone !== 0) throw new Error(`sync-to-async did not complete (exit ${s2aDone})`);
+
+    say('(the consumers are redeployed to turn themselves off once the topic is exhausted)');
+    await stopService(consumer);
+    consumer = await service('consumer.mjs', [...consumerArgs, '--retire-when-drained']);
+
+    say('async-to-sync: back to the synchronous endpoint, producer off, drain, retire the consumers');
+    const a2s = await spawnIn(['run', 'async-to-sync', ...params.slice(0, 8), '--param', 'quietFor=5s', '--yes'], env, opts).code;
+    if (a2s !== 0) throw new Error(`async-to-sync did not complete (exit ${a2s})`);
 
     say('migrate status');
-    await migrate(['status'], env);
+    await spawnIn(['status'], env, opts).code;
   } finally {
-    await consumer?.disconnect().catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
+    await stopService(consumer);
+    for (const s of services) if (s.exitCode === null) s.kill('SIGTERM');
     if (started && !keep) {
       say('Stopping the broker (npm run demo -- --keep leaves it running)');
       await started.stop();
     }
+    await rm(work, { recursive: true, force: true });
   }
+}
+
+/** migrate with cwd = the demo workspace. */
+function spawnIn(args, env, { cwd }) {
+  process.stdout.write(`$ migrate ${args.join(' ')}\n`);
+  const child = spawn(process.execPath, [path.join(root, 'bin/migrate'), ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } });
+  return { child, code: new Promise((resolve, reject) => child.once('error', reject).once('close', (code) => resolve(code))) };
 }
 
 main().catch((err) => {
