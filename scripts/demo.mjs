@@ -64,7 +64,8 @@ async function waitForStep(stateDir, run, step) {
 async function main() {
   say('A local Apache Kafka broker');
   const dataDir = path.join(os.tmpdir(), 'migrate-kafka');
-  let broker = await runningKafka(dataDir);
+  // KAFKA_BROKERS names a cluster to use instead (the test suite's own broker, say).
+  let broker = process.env.KAFKA_BROKERS ? { brokers: process.env.KAFKA_BROKERS } : await runningKafka(dataDir);
   let started;
   if (!broker) {
     const log = (m) => process.stdout.write(`kafka: ${m}\n`);
