@@ -91,6 +91,14 @@ export function buildProgram(): Command {
       });
     });
 
+  // -- plan, rollback (and run's --skip) --
+
+  // -- status --watch, prompts --
+
+  // -- list, validate, graph, report, doctor, completion --
+
+  // -- state export|import --
+
   const schema = program.command('schema').description('check event schemas: lint, validate events, compare versions');
   schema
     .command('lint')

@@ -9,7 +9,7 @@ import type { Check, StepContext } from '../steps/contract.js';
 /** The outside world as steps reach it: adapters connected on first use, and the working directory. */
 export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'>;
 import { abortable, formatDuration, sleep } from '../util/time.js';
-import type { EventSink } from './events.js';
+import type { EventSink, RunEvent } from './events.js';
 
 /** A gate to put to a person. */
 export interface GateQuestion {
@@ -49,16 +49,19 @@ export type ExecuteOutcome =
   | { status: 'interrupted'; step?: string };
 
 /** Runs the playbook's steps in order from wherever the state says, saving state before and after each. */
-export async function executeRun(o: ExecuteOptions): Promise<ExecuteOutcome> {
-  const now = o.now ?? Date.now;
+export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcome> {
+  const now = options.now ?? Date.now;
   const started = now();
-  const { state } = o;
+  const { state } = options;
+  // Every event also goes into the run's audit trail, saved with the next state write.
+  const o: ExecuteOptions = { ...options, emit: (e) => (record(state, e, now), options.emit(e)) };
   const save = async () => {
     state.updatedAt = new Date(now()).toISOString();
     await o.store.write(state);
   };
   const finish = async (status: ExecuteOutcome['status'], step?: string) => {
     o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
+    await save(); // the history now holds how the run ended
   };
 
   state.status = 'running';
@@ -259,5 +262,27 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
   } finally {
     for (const fn of deferred.reverse()) await fn().catch(() => undefined);
+  }
+}
+
+/** Most entries a run keeps in its history; the oldest progress samples go first. */
+const HISTORY_LIMIT = 2000;
+/** One progress sample per step per this many ms is enough for the audit trail. */
+const PROGRESS_SAMPLE_MS = 5000;
+
+/** Appends an event to the run's history (progress sampled), keeping it bounded. */
+export function record(state: RunState, e: RunEvent, now: () => number): void {
+  if (e.type === 'step.checked' || e.type === 'run.started') return;
+  const at = new Date(now()).toISOString();
+  if (e.type === 'step.progress') {
+    const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
+    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return;
+  }
+  const { type, run: _run, ...rest } = e as RunEvent & { step?: string };
+  const { step, ...detail } = rest as { step?: string } & Record<string, unknown>;
+  state.history.push({ at, type, ...(step ? { step } : {}), ...(Object.keys(detail).length ? { detail } : {}) });
+  if (state.history.length > HISTORY_LIMIT) {
+    const i = state.history.findIndex((h) => h.type === 'step.progress');
+    state.history.splice(i >= 0 ? i : 0, 1);
   }
 }

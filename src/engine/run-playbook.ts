@@ -128,6 +128,7 @@ function reconcile(existing: RunState | undefined, bound: BoundPlaybook, name: s
       createdAt: now,
       updatedAt: now,
       steps: bound.steps.map((s) => fresh(s.spec.id, s.spec.uses)),
+      history: [],
     };
   }
   if (existing.status === 'completed' || existing.status === 'rolled-back') return existing;

@@ -23,6 +23,15 @@ const stepStateSchema = z.object({
   approval: approvalSchema.optional(),
 });
 
+/** One entry of a run's audit trail: what happened, when, to which step. */
+const historyEntrySchema = z.object({
+  at: z.string(),
+  /** The event type, as in the --json stream (step.applied, gate.approved, step.progress, ...). */
+  type: z.string(),
+  step: z.string().optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** The persisted state of one run. It never holds secrets. */
 export const runStateSchema = z.object({
   version: z.literal(1),
@@ -36,8 +45,11 @@ export const runStateSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   steps: z.array(stepStateSchema),
+  /** The audit trail (approvals, flag flips, lag samples, failures), oldest first, bounded. */
+  history: z.array(historyEntrySchema).default([]),
 });
 
 export type RunState = z.infer<typeof runStateSchema>;
 export type StepState = z.infer<typeof stepStateSchema>;
 export type Approval = z.infer<typeof approvalSchema>;
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;

@@ -105,6 +105,7 @@ async function runProbe(params: Record<string, unknown>, spec: { timeout: number
     createdAt: now,
     updatedAt: now,
     steps: [{ id: 'healthy', uses: 'http.probe', status: 'pending', attempts: 0 }],
+    history: [],
   };
   const events: RunEvent[] = [];
   const outcome = await executeRun({

@@ -73,6 +73,7 @@ function newState(bound: BoundPlaybook): RunState {
     createdAt: now,
     updatedAt: now,
     steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, status: 'pending', attempts: 0 })),
+    history: [],
   };
 }
 
@@ -216,5 +217,32 @@ describe('the step machine', () => {
     const bound = playbook([{ id: 'retire', type: retire as StepType<never> }]);
     expect((await executeRun(options(bound, newState(bound)).o)).status).toBe('completed');
     expect(log).toEqual(['apply with 0 members', 'cleanup']);
+  });
+});
+
+describe('the audit trail', () => {
+  it('records approvals, applies and sampled progress in the run history', async () => {
+    const world = new World();
+    const step = ensureStep(world) as StepType<never>;
+    const bound = playbook([
+      { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } },
+      { id: 'a', type: step, params: { thing: 'a' } },
+      { id: 'wait', type: neverStep as StepType<never>, timeout: 60 },
+    ]);
+    const state = newState(bound);
+    await executeRun(options(bound, state, { yes: true }).o);
+    const types = state.history.map((h) => `${h.type}${h.step ? `:${h.step}` : ''}`);
+    expect(types).toEqual([
+      'gate.approved:gate',
+      'step.done:gate',
+      'step.started:a',
+      'step.applied:a',
+      'step.done:a',
+      'step.started:wait',
+      'step.progress:wait',
+      'step.failed:wait',
+      'run.finished:wait',
+    ]);
+    expect(state.history[0]?.detail).toMatchObject({ via: '--yes' });
   });
 });

@@ -28,6 +28,7 @@ function state(name: string, status: RunState['status'] = 'running'): RunState {
     createdAt: now,
     updatedAt: now,
     steps: [{ id: 'a', uses: 'kafka.topic', status: 'pending', attempts: 0 }],
+    history: [],
   };
 }
 
