@@ -3,6 +3,7 @@ import { consumerLag, type KafkaRecord } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
 import { TransientError } from '../errors.js';
 import { compileSchema, type Validator } from '../schema/validate.js';
+import { SeenIds } from '../util/seen-ids.js';
 import { defineStep, type StepContext } from './contract.js';
 
 const params = z
@@ -13,6 +14,8 @@ const params = z
     version: z.coerce.number().int().min(0),
     /** At least this many new events since the step began. */
     minEvents: z.coerce.number().int().min(1).default(10),
+    /** now: events produced since the step began (default); earliest: everything the topic retains (a backfill). */
+    from: z.enum(['now', 'earliest']).default('now'),
     /** A consumer group whose lag on the topic must stay at or under maxLag. */
     group: z.string().min(1).optional(),
     maxLag: z.coerce.number().int().min(0).default(1000),
@@ -44,14 +47,14 @@ interface Sample {
 interface VerifyMemory {
   started?: boolean;
   count: number;
-  /** event_id -> "partition P offset O", to name both offsets of a duplicate */
-  ids: Map<string, string>;
+  /** event_id -> where it was first seen, to name both offsets of a duplicate (compact: see SeenIds) */
+  ids: SeenIds;
   failure?: Error;
   pending: Sample[];
   compared: Set<string>;
 }
 
-function where(r: KafkaRecord): string {
+function where(r: Pick<KafkaRecord, 'partition' | 'offset'>): string {
   return `partition ${r.partition} offset ${r.offset}`;
 }
 
@@ -107,10 +110,10 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   const offsets = await kafka.topicOffsets(p.topic);
   if (offsets.length === 0) throw new Error(`topic ${p.topic} does not exist`);
   mem.count = 0;
-  mem.ids = new Map();
+  mem.ids = new SeenIds(p.minEvents);
   mem.pending = [];
   mem.compared = new Set();
-  const from = Object.fromEntries(offsets.map((o) => [o.partition, o.logEnd]));
+  const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : o.logEnd]));
   const label = `${p.event} v${p.version}`;
   const reader = await kafka.readTopic(p.topic, from, (r) => inspect(r, p, mem, validate, label));
   ctx.defer(() => reader.close());
@@ -138,14 +141,13 @@ function inspect(r: KafkaRecord, p: Params, mem: VerifyMemory, validate: Validat
   }
   const id = (event as { event_id?: unknown }).event_id;
   if (typeof id === 'string') {
-    const seen = mem.ids.get(id);
+    const seen = mem.ids.add(id, r.partition, r.offset);
     if (seen) {
       // Partitions are read in parallel: name the two places in offset order, whichever came first.
-      const [a, b] = [seen, where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+      const [a, b] = [where(seen), where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
       mem.failure = new Error(`duplicate event_id ${id}: at ${a} and at ${b}; a consumer would apply it twice`);
       return;
     }
-    mem.ids.set(id, where(r));
   }
   mem.count += 1;
   const key = r.key?.toString('utf8');

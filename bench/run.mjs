@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+// `npm run bench`: migrate against the tools a user would otherwise run, side by side, on one
+// local broker. Prints a table and writes bench/RESULTS.md. Each figure is the median of RUNS runs
+// (min and max beside it). Options: --runs N (default 5), --events N (verify, default 1000000).
+//
+// What is compared:
+//   lag/drain check   `migrate run` of a one-look kafka.drain playbook   vs  Kafka's ConsumerGroupCommand --describe
+//                     (kcat cannot read a group's committed offsets, so it has no row here)
+//   verify            `migrate run` of kafka.verify (from: earliest) over N events  vs  kcat -C -e to /dev/null
+//   start-up          migrate --help, migrate status                      vs  node -e 0
+//   drain detection   commit that brings lag to 0 -> kafka.drain done     vs  its poll interval
+
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+import { ensureKafkaJars, startKafka } from '../scripts/kafka-lib.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '5' }, events: { type: 'string', default: '1000000' } } });
+const RUNS = Number(opts.runs);
+const EVENTS = Number(opts.events);
+const migrateBin = path.join(root, 'bin/migrate');
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+// ---------------------------------------------------------------------------------------------
+
+/** Runs a command, returning wall ms and peak RSS (KB) as measured by GNU time. */
+function timed(cmd, args, { env = {}, cwd = root, expectCodes = [0] } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const rssKb = Number(err.trim().split('\n').pop());
+      if (!expectCodes.includes(code)) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-800)}`));
+      resolve({ ms, rssKb });
+    });
+  });
+}
+
+function stats(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+
+async function repeat(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await fn(i));
+  return out;
+}
+
+const fmtMs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmtStat = (s, f = fmtMs) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const libs = await ensureKafkaJars({ log });
+  let brokers = process.env.KAFKA_BROKERS;
+  let broker;
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-bench-kafka-'));
+  if (!brokers) {
+    // The broker's fast-start JVM flags trade peak speed for start-up; a benchmark wants C2.
+    process.env.MIGRATE_KAFKA_JVM_OPTS ??= '-XX:+UseParallelGC';
+    broker = await startKafka({ dataDir, log });
+    brokers = broker.brokers;
+  }
+  const kafka = new kafkajs.Kafka({ clientId: 'bench', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'migrate-bench-'));
+  const env = { KAFKA_BROKERS: brokers, CI: 'true', NO_COLOR: '1' };
+  const tag = Date.now().toString(36);
+  const rows = [];
+  const javaTool = (args) => ['-Xmx512m', '-cp', `${libs}/*`, 'org.apache.kafka.tools.consumer.group.ConsumerGroupCommand', '--bootstrap-server', brokers, ...args];
+  try {
+    // -- lag/drain check: 1 group x 1000 partitions, 10 groups x 100 partitions ----------------
+    for (const [label, partitions, groups] of [['1 group × 1,000 partitions', 1000, 1], ['10 groups × 100 partitions', 100, 10]]) {
+      const topic = `bench-lag-${partitions}-${tag}`;
+      log(`lag: creating ${topic} with ${partitions} partitions`);
+      await admin.createTopics({ waitForLeaders: true, timeout: 120_000, topics: [{ topic, numPartitions: partitions }] });
+      const producer = kafka.producer();
+      await producer.connect();
+      const msgs = Array.from({ length: partitions * 2 }, (_, i) => ({ partition: i % partitions, value: 'x' }));
+      for (let i = 0; i < msgs.length; i += 5000) await producer.send({ topic, acks: 1, messages: msgs.slice(i, i + 5000) });
+      await producer.disconnect();
+      const groupIds = Array.from({ length: groups }, (_, g) => `bench-g${g}-${partitions}-${tag}`);
+      // Commit every group at the log end (sends may have been retried: read the real ends), so lag is 0.
+      const ends = await admin.fetchTopicOffsets(topic);
+      for (const g of groupIds) await admin.setOffsets({ groupId: g, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+      const pb = path.join(work, `lag-${partitions}.yaml`);
+      await writeFile(
+        pb,
+        `name: lag\nsteps:\n${groupIds.map((g, i) => `  - id: drained-${i}\n    uses: kafka.drain\n    with: { topic: ${topic}, group: ${g}, samples: 1 }\n    timeout: 20s\n`).join('')}`,
+      );
+      const ours = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `lag-${partitions}-${i}`, '--state-dir', path.join(work, 'state')], { env }));
+      const theirs = await repeat(RUNS, () => timed('java', javaTool(['--describe', ...groupIds.flatMap((g) => ['--group', g])])));
+      const a = stats(ours.map((r) => r.ms));
+      const b = stats(theirs.map((r) => r.ms));
+      rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: `ConsumerGroupCommand ${fmtStat(b)}`, ratio: `${(b.median / a.median).toFixed(1)}× faster`, target: '≥ 10×', ok: b.median / a.median >= 10 });
+      rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: 'kcat: n/a (cannot read committed group offsets)', ratio: '', target: '', ok: undefined });
+    }
+
+    // -- verify throughput ----------------------------------------------------------------
+    {
+      const topic = `bench-verify-${tag}`;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+      log(`verify: producing ${EVENTS} events`);
+      const producer = kafka.producer();
+      await producer.connect();
+      const produced_at = new Date().toISOString();
+      const batch = 2_000;
+      for (let i = 0; i < EVENTS; i += batch) {
+        const messages = [];
+        for (let j = i; j < Math.min(EVENTS, i + batch); j++) {
+          const id = `ex-${j % 100}`;
+          messages.push({
+            key: id,
+            value: JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${j}`, completed_at: produced_at } }),
+          });
+        }
+        await producer.send({ topic, acks: 1, messages });
+      }
+      await producer.disconnect();
+      const cwd = path.join(work, 'verify');
+      await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
+      await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/0.json'), path.join(cwd, 'schemas/ExerciseCompleted/0.json'));
+      await writeFile(path.join(cwd, 'verify.yaml'), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${EVENTS}, from: earliest }\n    interval: 200ms\n    timeout: 30m\n`);
+      const ours = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', 'verify.yaml', '--name', `v${i}`], { env, cwd }));
+      const kcat = await repeat(RUNS, () => timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n']));
+      const a = stats(ours.map((r) => EVENTS / (r.ms / 1000)));
+      const b = stats(kcat.map((r) => EVENTS / (r.ms / 1000)));
+      const rss = stats(ours.map((r) => r.rssKb / 1024));
+      const eps = (v) => `${Math.round(v).toLocaleString('en')} ev/s`;
+      rows.push({ what: `verify ${EVENTS.toLocaleString('en')} events (schema + duplicates)`, migrate: fmtStat(a, eps), peer: `kcat -C -e ${fmtStat(b, eps)}`, ratio: `${(a.median / b.median).toFixed(2)}× kcat's rate`, target: '≥ 0.5×', ok: a.median / b.median >= 0.5 });
+      rows.push({ what: 'verify peak RSS', migrate: fmtStat(rss, (v) => `${v.toFixed(0)} MB`), peer: `kcat ${fmtStat(stats(kcat.map((r) => r.rssKb / 1024)), (v) => `${v.toFixed(0)} MB`)}`, ratio: '', target: '≤ 200 MB', ok: rss.max <= 200 });
+    }
+
+    // -- start-up --------------------------------------------------------------------------
+    {
+      const statusDir = path.join(work, 'state');
+      const node0 = stats((await repeat(RUNS * 2, () => timed(process.execPath, ['-e', '0']))).map((r) => r.ms));
+      for (const [label, args] of [['migrate --help', ['--help']], ['migrate status', ['status', '--state-dir', statusDir]]]) {
+        const s = stats((await repeat(RUNS * 2, () => timed(process.execPath, [migrateBin, ...args], { env }))).map((r) => r.ms));
+        rows.push({ what: `start-up: ${label}`, migrate: fmtStat(s), peer: `node -e 0 ${fmtStat(node0)}`, ratio: `${(s.median / node0.median).toFixed(1)}× node`, target: label.includes('help') ? '≤ 3×' : '', ok: label.includes('help') ? s.median / node0.median <= 3 : undefined });
+      }
+    }
+
+    // -- drain detection latency ------------------------------------------------------------
+    {
+      const interval = 1000;
+      const topic = `bench-detect-${tag}`;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, messages: Array.from({ length: 30 }, (_, i) => ({ partition: i % 3, value: 'x' })) });
+      await producer.disconnect();
+      const ends = await admin.fetchTopicOffsets(topic);
+      const cwd = path.join(work, 'detect');
+      await mkdir(cwd, { recursive: true });
+      const latencies = [];
+      for (let i = 0; i < RUNS; i++) {
+        const group = `bench-detect-g${i}-${tag}`;
+        await admin.setOffsets({ groupId: group, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: '0' })) });
+        await writeFile(path.join(cwd, 'drain.yaml'), `name: drain\nsteps:\n  - id: drained\n    uses: kafka.drain\n    with: { topic: ${topic}, group: ${group}, samples: 1 }\n    interval: ${interval}ms\n`);
+        const child = spawn(process.execPath, [migrateBin, 'run', 'drain.yaml', '--name', `d${i}`, '--json'], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+        let buf = '';
+        let doneAt;
+        const firstProgress = new Promise((resolve) => {
+          child.stdout.on('data', (d) => {
+            buf += d;
+            for (const line of buf.split('\n')) {
+              if (line.includes('"step.progress"')) resolve();
+              if (line.includes('"step.done"') && doneAt === undefined) doneAt = Date.now();
+            }
+          });
+        });
+        await firstProgress;
+        // Commit at a random point within the poll cycle.
+        await new Promise((r) => setTimeout(r, Math.random() * interval));
+        const t0 = Date.now();
+        await admin.setOffsets({ groupId: group, topic, partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })) });
+        const committedAt = Date.now();
+        await new Promise((r) => child.once('close', r));
+        latencies.push(doneAt - committedAt + (committedAt - t0) / 2);
+      }
+      const s = stats(latencies);
+      rows.push({ what: `drain detection (poll interval ${interval} ms, samples: 1)`, migrate: fmtStat(s), peer: `poll interval ${interval} ms`, ratio: `${(s.median / interval).toFixed(2)}× interval`, target: '≤ 1.5×', ok: s.max <= 1.5 * interval });
+    }
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await broker?.stop();
+    await rm(work, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka 4.1.2 (single broker, local), kcat ${execFileSync('kcat', ['-V']).toString().match(/kcat - .*?version (\S+)/)?.[1] ?? ''}`;
+  const table = [
+    '| measurement | migrate | peer | ratio | target | met |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.what} | ${r.migrate} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : '**no**'} |`),
+  ].join('\n');
+  const md = `# Benchmark results\n\nMedian of ${RUNS} runs (min–max), measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\nWall times include process start-up on both sides.\n\n${table}\n`;
+  process.stdout.write(`\n${table}\n`);
+  await writeFile(path.join(root, 'bench/RESULTS.md'), md);
+  log('wrote bench/RESULTS.md');
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exitCode = 1;
+});
