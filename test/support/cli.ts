@@ -23,7 +23,8 @@ export interface CliOptions {
 export function startCli(args: string[], o: CliOptions): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, [migrateBin, ...args], {
     cwd: o.cwd,
-    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...o.env },
+    // A test's CLI never writes annotations into the CI job that runs the tests.
+    env: { ...process.env, GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined, CI: 'true', NO_COLOR: '1', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
