@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { JsonPositions, pointerToken } from '../schema/json-positions.js';
 import type { FlagProvider, FlagState } from './flags.js';
 
 interface FlagdFlag {
@@ -71,15 +72,24 @@ export class FileFlagProvider implements FlagProvider {
       const e = err as JsonSyntaxError;
       throw new InvalidInputError([{ file: this.file, line: e.line, col: e.col, message: `flag file is not valid JSON: ${e.message}` }]);
     }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      throw new InvalidInputError([{ file: this.file, message: 'flag file must be a JSON object with "flags"' }]);
-    }
+    // A malformed file is bad input with its position, never a TypeError in flag.set.
+    const at = (pointer: string, message: string) => new InvalidInputError([{ file: this.file, ...JsonPositions.of(text).value(pointer), message }]);
+    if (!isObject(doc)) throw at('', 'flag file must be a JSON object with "flags"');
     const flags = (doc as FlagdFile).flags;
-    if (flags !== undefined && (flags === null || typeof flags !== 'object' || Array.isArray(flags))) {
-      throw new InvalidInputError([{ file: this.file, message: '"flags" must be an object of flag definitions' }]);
+    if (flags !== undefined && !isObject(flags)) throw at('/flags', '"flags" must be an object of flag definitions');
+    for (const [key, flag] of Object.entries(flags ?? {})) {
+      const where = `/flags/${pointerToken(key)}`;
+      if (!isObject(flag)) throw at(where, `flag "${key}" must be an object with state, variants and defaultVariant`);
+      if (flag.state !== undefined && typeof flag.state !== 'string') throw at(`${where}/state`, `flag "${key}": "state" must be a string (ENABLED or DISABLED)`);
+      if (flag.variants !== undefined && !isObject(flag.variants)) throw at(`${where}/variants`, `flag "${key}": "variants" must be an object of variant names to values`);
+      if (flag.defaultVariant !== undefined && typeof flag.defaultVariant !== 'string') throw at(`${where}/defaultVariant`, `flag "${key}": "defaultVariant" must be a variant name`);
     }
     return doc as FlagdFile;
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function toState(key: string, flag: FlagdFlag): FlagState {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
 import { TransientError } from '../errors.js';
 import type {
+  ClusterDescription,
   GroupDescription,
   KafkaAdmin,
   KafkaConnection,
@@ -42,6 +43,29 @@ export class KafkajsAdmin implements KafkaAdmin {
     const self = new KafkajsAdmin(client, admin, c.brokers);
     await self.call('connect', () => admin.connect());
     return self;
+  }
+
+  async describeCluster(): Promise<ClusterDescription> {
+    const c = await this.call('describe the cluster', () => this.admin.describeCluster());
+    return {
+      clusterId: c.clusterId,
+      controller: c.controller ?? null,
+      brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })).sort((x, y) => x.nodeId - y.nodeId),
+    };
+  }
+
+  async listTopics(): Promise<string[]> {
+    return (await this.call('list topics', () => this.admin.listTopics())).sort();
+  }
+
+  async deleteTopic(name: string): Promise<boolean> {
+    try {
+      await this.admin.deleteTopics({ topics: [name] });
+      return true;
+    } catch (err) {
+      if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return false;
+      throw translateKafkaError(`delete topic ${name}`, err, this.brokers);
+    }
   }
 
   async describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined> {
@@ -85,10 +109,15 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]> {
-    const [ends, committed] = await Promise.all([
+    // Both calls settle before either error is thrown: a call left in flight (kafkajs retrying the
+    // metadata of a missing topic) reconnects after close() and keeps the process alive.
+    const [endsResult, committedResult] = await Promise.allSettled([
       this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic)),
       this.call(`read offsets of group ${group}`, () => this.admin.fetchOffsets({ groupId: group, topics: [topic] })),
     ]);
+    if (committedResult.status === 'rejected') throw committedResult.reason;
+    if (endsResult.status === 'rejected') throw endsResult.reason;
+    const [ends, committed] = [endsResult.value, committedResult.value];
     const byPartition = new Map<number, number>();
     for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
       const n = Number(p.offset);

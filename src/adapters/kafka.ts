@@ -75,8 +75,22 @@ export interface TopicReader {
   close(): Promise<void>;
 }
 
+/** The cluster as its metadata reports it. */
+export interface ClusterDescription {
+  clusterId: string;
+  /** Node id of the active controller, when the cluster names one. */
+  controller: number | null;
+  brokers: { nodeId: number; host: string; port: number }[];
+}
+
 /** What migrate needs from a Kafka cluster. */
 export interface KafkaAdmin {
+  /** Cluster id, controller and brokers: the cheapest "is it there, and may I describe it" (migrate doctor). */
+  describeCluster(): Promise<ClusterDescription>;
+  /** Names of the topics this client may see. */
+  listTopics(): Promise<string[]>;
+  /** Deletes a topic; false when it did not exist. */
+  deleteTopic(name: string): Promise<boolean>;
   /** The topic with the given config values, or undefined when it does not exist. */
   describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined>;
   /** Creates the topic; false when it already existed. */

@@ -1,11 +1,17 @@
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
-import { ExitCode, MigrateError } from '../errors.js';
-import { runPlaybook } from '../engine/run-playbook.js';
+import { ExitCode, MigrateError, UsageError } from '../errors.js';
+import { runPlaybook, storedParams, type SkipRequest } from '../engine/run-playbook.js';
 import { parseParamArgs } from '../playbook/bind.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { isValidRunName } from '../state/store.js';
 import { FileRunStore } from '../state/file-store.js';
+import { openRunStore } from '../state/open-store.js';
 import { createRenderer } from '../ui/render.js';
-import { askGate, canPrompt } from '../ui/prompt.js';
+import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
+import { wantsLiveView } from '../ui/live.js';
+import { githubActionsRenderer } from '../ui/github.js';
+import { webhookNotifier } from '../ui/notify.js';
 
 /** Options of `migrate run`, as commander hands them over. */
 export interface RunCommandOptions {
@@ -15,12 +21,23 @@ export interface RunCommandOptions {
   param: string[];
   name?: string | undefined;
   approve: string[];
+  /** --skip STEP and --reason TEXT, paired in order. */
+  skip?: string[];
+  reason?: string[];
   yes: boolean;
   json: boolean;
   allowChanged: boolean;
   color: boolean;
   out: Writable;
   signal: AbortSignal;
+  /** --wait-lock: wait up to this long (e.g. "10m") for another process driving the run to finish or die. */
+  waitLock?: string | undefined;
+  /** --notify: a webhook told when the run pauses, fails or completes (else notify.webhook from the config). */
+  notify?: string | undefined;
+  /** Warnings (a notification not sent); process.stderr by default. */
+  err?: Writable;
+  /** GITHUB_ACTIONS, GITHUB_STEP_SUMMARY; process.env by default. */
+  env?: Record<string, string | undefined>;
 }
 
 const exitCodes = {
@@ -32,27 +49,71 @@ const exitCodes = {
 
 /** `migrate run <playbook>`: runs or resumes a run and returns the exit code. */
 export async function runCommand(playbook: string, o: RunCommandOptions): Promise<number> {
+  const skip = skipRequests(o.skip ?? [], o.reason ?? []);
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config, stateDir: o.stateDir });
-  const renderer = createRenderer({ json: o.json, out: o.out, color: o.color });
+  // At a terminal: a live step list, and gates asked with the evidence the run gathered so far.
+  const live = !o.json && wantsLiveView(o.out as { isTTY?: boolean }, o.color);
+  const renderer = withGatePrompts(createRenderer({ json: o.json, out: o.out, color: o.color, live }), { signal: o.signal, transient: live });
+  // Fed by the same events: GitHub Actions annotations and job summary (stderr under --json keeps stdout NDJSON), a webhook.
+  const err = o.err ?? process.stderr;
+  const github = githubActionsRenderer(o.env ?? process.env, o.json ? err : o.out, err);
+  const notifier = webhookNotifier(o.notify ?? config.notify?.webhook, err);
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
   const result = await runPlaybook({
     playbook,
     cwd: o.cwd,
     config,
-    store: new FileRunStore(config.stateDir),
-    params: parseParamArgs(o.param),
+    store: openRunStore(config, { waitLock: o.waitLock, signal: o.signal }),
+    params: interactive ? await askMissingParams(playbook, o, config.stateDir, parseParamArgs(o.param)) : parseParamArgs(o.param),
     name: o.name,
     approve: o.approve,
+    skip,
     yes: o.yes,
     allowChanged: o.allowChanged,
-    emit: (e) => renderer.event(e),
+    emit: (e) => {
+      renderer.event(e);
+      github?.event(e);
+      notifier?.event(e);
+    },
     signal: o.signal,
-    askGate: interactive ? (q) => askGate(q, o.signal) : undefined,
+    askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
-  });
+  }).finally(() => renderer.close?.());
+  await github?.finish(result.state);
+  await notifier?.flush();
   const outcome = result.outcome;
   // Bad input met inside a step (a malformed flag or schema file) is still bad input: exit 2.
   if (outcome.status === 'failed' && outcome.error.cause instanceof MigrateError) return outcome.error.cause.exitCode;
   return exitCodes[outcome.status];
+}
+
+/**
+ * At a terminal, params the playbook requires and nobody gave (on the command line, or stored with
+ * the run being resumed) are asked for instead of failing; the playbook still validates them all.
+ */
+async function askMissingParams(playbook: string, o: RunCommandOptions, stateDir: string, given: Record<string, string>): Promise<Record<string, string>> {
+  const loaded = await loadPlaybook(playbook, o.cwd);
+  const stored = o.name && isValidRunName(o.name) ? storedParams(await new FileRunStore(stateDir).read(o.name)) : {};
+  const missing = Object.entries(loaded.spec.params ?? {}).filter(
+    ([name, p]) => p.required && p.default === undefined && !Object.hasOwn(given, name) && !Object.hasOwn(stored, name),
+  );
+  if (!missing.length) return given;
+  const answers = await askParams(
+    missing.map(([name, p]) => ({ name, description: p.description, choices: p.enum?.map(String), secret: p.secret })),
+    { playbook: loaded.spec.name, signal: o.signal },
+  );
+  return { ...given, ...answers };
+}
+
+/** Pairs each --skip with the --reason given for it, in order; a skip without a reason is a usage error. */
+export function skipRequests(steps: readonly string[], reasons: readonly string[]): SkipRequest[] {
+  if (reasons.length > steps.length) throw new UsageError(`--reason "${reasons[steps.length]}" follows no --skip`, 'use them in pairs: --skip STEP --reason "why"');
+  return steps.map((step, i) => {
+    const reason = reasons[i]?.trim();
+    if (!reason) {
+      throw new UsageError(`--skip ${step} needs a --reason: a skipped step is recorded with who skipped it and why`, `--skip ${step} --reason "why it is safe to skip"`);
+    }
+    return { step, reason };
+  });
 }

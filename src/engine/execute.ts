@@ -1,14 +1,14 @@
 import os from 'node:os';
 import { causeChain, DriftError, isTransient, StepFailedError } from '../errors.js';
 import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
-import { expandDeep, type TemplateValues } from '../playbook/template.js';
+import { expandDeep, expandString, type TemplateValues } from '../playbook/template.js';
 import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
-import type { Check, StepContext } from '../steps/contract.js';
+import type { Check, Progress, StepContext } from '../steps/contract.js';
+import { abortable, formatDuration, sleep } from '../util/time.js';
 
 /** The outside world as steps reach it: adapters connected on first use, and the working directory. */
 export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'>;
-import { abortable, formatDuration, sleep } from '../util/time.js';
 import type { EventSink, RunEvent } from './events.js';
 
 /** A gate to put to a person. */
@@ -30,6 +30,8 @@ export interface ExecuteOptions {
   services: Services;
   /** Steps approved ahead of time with --approve. */
   approve: ReadonlySet<string>;
+  /** Steps to mark skipped without running them (--skip), with the reason given for each. */
+  skip?: ReadonlyMap<string, string>;
   /** --yes: approve every gate. */
   yes: boolean;
   /** Present when a person can answer at a terminal. */
@@ -73,6 +75,19 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     const st = state.steps[i] as StepState;
     if (st.status === 'done' || st.status === 'skipped') continue;
     if (o.signal.aborted) return interrupted(step.spec.id);
+
+    const skipReason = o.skip?.get(step.spec.id);
+    if (skipReason !== undefined) {
+      // A person's decision, recorded with who and why; the step's world is left as it is.
+      const skip = { by: whoAmI(), reason: skipReason, at: new Date(now()).toISOString() };
+      st.status = 'skipped';
+      st.skip = skip;
+      delete st.summary; // st.skip says who skipped it and why
+      delete st.error;
+      await save();
+      o.emit({ type: 'step.skipped', run: state.name, step: step.spec.id, by: skip.by, reason: skip.reason });
+      continue;
+    }
 
     if (step.type.gate) {
       const approval = await decideGate(o, step, st, now);
@@ -151,18 +166,34 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   }
 }
 
+/** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */
+export function whoAmI(): string {
+  return `${os.userInfo().username}@${os.hostname()}`;
+}
+
 async function decideGate(o: ExecuteOptions, step: BoundStep, st: StepState, now: () => number): Promise<Approval | undefined> {
-  const by = `${os.userInfo().username}@${os.hostname()}`;
+  const by = whoAmI();
   const at = new Date(now()).toISOString();
   if (o.approve.has(step.spec.id)) return { by, via: '--approve', at };
   if (o.yes) return { by, via: '--yes', at };
   if (o.askGate) {
     const q: GateQuestion = { run: o.state.name, step: step.spec.id, title: step.title, message: gateMessage(step) };
-    if (step.spec.description) q.description = step.spec.description;
+    if (step.spec.description) q.description = gateDescription(step.spec.description, o.state);
     if (await o.askGate(q)) return { by, via: 'prompt', at };
   }
   void st;
   return undefined;
+}
+
+/** A gate's description with its ${{ }} lookups filled in (left as written when one cannot be). */
+function gateDescription(text: string, state: RunState): string {
+  const values: TemplateValues = { params: state.params, env: {}, steps: Object.fromEntries(state.steps.map((s) => [s.id, { outputs: s.outputs ?? {} }])) };
+  try {
+    const value = expandString(text, values);
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  } catch {
+    return text;
+  }
 }
 
 function gateMessage(step: BoundStep): string {
@@ -171,7 +202,7 @@ function gateMessage(step: BoundStep): string {
 }
 
 /** The step's params: validated before the run, or now when they read outputs of earlier steps. */
-function stepParams(step: BoundStep, state: RunState): unknown {
+export function stepParams(step: BoundStep, state: RunState): unknown {
   if (step.params !== undefined) return step.params;
   const values: TemplateValues = {
     params: state.params,
@@ -197,17 +228,14 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
   const maxRetries = step.spec.retries ?? 5;
   const started = now();
   const deadline = started + timeoutMs;
-  const deferred: (() => Promise<void>)[] = [];
-  const ctx: StepContext = {
+  const { ctx, cleanup } = stepContext({
     run,
     step: id,
     signal: o.signal,
-    ...o.services,
-    memory: {},
+    services: o.services,
     now,
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
-    defer: (fn) => deferred.push(fn),
-  };
+  });
 
   let failures = 0;
   /** Runs one call; transient errors are retried with backoff until retries or time run out. */
@@ -261,8 +289,37 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     while (!check.done) check = await lookAgain();
     return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
   } finally {
-    for (const fn of deferred.reverse()) await fn().catch(() => undefined);
+    await cleanup();
   }
+}
+
+/** What one execution of a step sees; `cleanup()` runs what the step deferred, last first. */
+export function stepContext(o: {
+  run: string;
+  step: string;
+  signal: AbortSignal;
+  services: Services;
+  now: () => number;
+  progress?: (p: Progress) => void;
+}): { ctx: StepContext; cleanup(): Promise<void> } {
+  const deferred: (() => Promise<void>)[] = [];
+  const ctx: StepContext = {
+    run: o.run,
+    step: o.step,
+    signal: o.signal,
+    cwd: o.services.cwd,
+    kafka: o.services.kafka,
+    flags: o.services.flags,
+    schemas: o.services.schemas,
+    memory: {},
+    now: o.now,
+    progress: o.progress ?? (() => undefined),
+    defer: (fn) => deferred.push(fn),
+  };
+  const cleanup = async () => {
+    for (const fn of deferred.splice(0).reverse()) await fn().catch(() => undefined);
+  };
+  return { ctx, cleanup };
 }
 
 /** Most entries a run keeps in its history; the oldest progress samples go first. */

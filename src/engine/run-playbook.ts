@@ -1,9 +1,6 @@
-import { openFlagProvider } from '../adapters/flags-open.js';
-import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
-import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
 import { PlaybookChangedError, type MigrateError } from '../errors.js';
-import { bindPlaybook, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
+import { bindPlaybook, maskSecrets, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
@@ -11,6 +8,13 @@ import { isValidRunName } from '../state/store.js';
 import { UsageError } from '../errors.js';
 import type { EventSink } from './events.js';
 import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
+import { openServices } from './services.js';
+
+/** A step to mark skipped instead of running it (--skip STEP --reason "..."). */
+export interface SkipRequest {
+  step: string;
+  reason: string;
+}
 
 /** What `migrate run` asks of the engine. */
 export interface RunPlaybookOptions {
@@ -22,6 +26,8 @@ export interface RunPlaybookOptions {
   params: Record<string, string>;
   name?: string | undefined;
   approve?: readonly string[];
+  /** Steps to mark skipped, each with the reason a person gave. */
+  skip?: readonly SkipRequest[];
   yes?: boolean;
   allowChanged?: boolean;
   emit: EventSink;
@@ -48,50 +54,56 @@ export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookRes
   const previous = o.name ? await o.store.read(assertRunName(o.name)) : undefined;
   const given = { ...storedParams(previous), ...o.params };
   const bound = bindPlaybook(loaded, given, o.env);
-  for (const gate of o.approve ?? []) {
-    if (!bound.steps.some((s) => s.spec.id === gate)) {
-      throw new UsageError(`--approve ${gate}: the playbook has no step "${gate}"`, `its steps: ${bound.steps.map((s) => s.spec.id).join(', ')}`);
+  const requireStep = (option: string, id: string) => {
+    if (!bound.steps.some((s) => s.spec.id === id)) {
+      throw new UsageError(`${option} ${id}: the playbook has no step "${id}"`, `its steps: ${bound.steps.map((s) => s.spec.id).join(', ')}`);
     }
+  };
+  for (const gate of o.approve ?? []) requireStep('--approve', gate);
+  for (const { step, reason } of o.skip ?? []) {
+    requireStep('--skip', step);
+    if (!reason.trim()) throw new UsageError(`--skip ${step}: the --reason is empty`, 'say why the step is skipped: --skip STEP --reason "..."');
   }
   if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
 
   const name = assertRunName(o.name ?? defaultRunName(bound));
+  // Secret values never reach state or output, even when a step repeats one in a summary.
+  const emit: EventSink = (e) => o.emit(maskSecrets(bound, e));
+  const store: RunStore = { read: (n) => o.store.read(n), list: () => o.store.list(), lock: (n) => o.store.lock(n), write: (s) => o.store.write(maskSecrets(bound, s)) };
   const lock = await o.store.lock(name);
-  let kafka: Promise<KafkaAdmin> | undefined;
+  const services = openServices(o.config, o.cwd);
   try {
     const state = reconcile(await o.store.read(name), bound, name, Boolean(o.allowChanged));
-    o.emit({ type: 'run.started', run: name, playbook: loaded.spec.name, resumed: state.steps.some((s) => s.attempts > 0), steps: state.steps.length });
+    const stepList = bound.steps.map((s, i) => {
+      const st = state.steps[i];
+      return {
+        id: s.spec.id,
+        title: s.title,
+        status: st?.status ?? 'pending',
+        ...(st?.summary ? { summary: st.summary } : {}),
+        ...(s.type.gate ? {} : { timeoutMs: s.spec.timeout ?? s.type.timeoutMs }),
+      };
+    });
+    emit({ type: 'run.started', run: name, playbook: loaded.spec.name, resumed: state.steps.some((s) => s.attempts > 0), steps: state.steps.length, stepList });
     const outcome = await executeRun({
       bound,
       state,
-      store: o.store,
-      emit: o.emit,
+      store,
+      emit,
       signal: o.signal,
       approve: new Set(o.approve ?? []),
+      skip: new Map((o.skip ?? []).map((s) => [s.step, s.reason])),
       yes: Boolean(o.yes),
       ...(o.askGate ? { askGate: o.askGate } : {}),
       ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
-      services: {
-        cwd: o.cwd,
-        kafka: () => {
-          const conn = o.config.kafka;
-          if (!conn) return Promise.reject(new KafkaNotConfiguredError());
-          kafka ??= connectKafka(conn).catch((err: unknown) => {
-            kafka = undefined; // the next attempt connects again
-            throw err;
-          });
-          return kafka;
-        },
-        flags: () => openFlagProvider(o.config.flags),
-        schemas: () => openSchemaRegistry(o.config.schemas),
-      },
+      services,
       continueCommand: (gate) =>
         ['migrate run', quoteArg(o.playbook), '--name', quoteArg(name), ...(o.continueArgs ?? []).map(quoteArg), '--approve', quoteArg(gate)].join(' '),
     });
-    return { run: name, outcome, state };
+    return { run: name, outcome, state: maskSecrets(bound, state) };
   } finally {
     // Never hide the run's own error behind a cleanup failure.
-    await kafka?.then((k) => k.close()).catch(() => undefined);
+    await services.close();
     await lock.release().catch(() => undefined);
   }
 }
@@ -102,12 +114,14 @@ export function defaultRunName(bound: BoundPlaybook): string {
   return topic ? `${bound.loaded.spec.name}-${topic}` : bound.loaded.spec.name;
 }
 
-function assertRunName(name: string): string {
+/** The name, or a usage error saying what run names may contain. */
+export function assertRunName(name: string): string {
   if (!isValidRunName(name)) throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_"; pass --name');
   return name;
 }
 
-function storedParams(state: RunState | undefined): Record<string, string> {
+/** A run's stored params, without the masked secrets (those must be given again). */
+export function storedParams(state: RunState | undefined): Record<string, string> {
   if (!state) return {};
   return Object.fromEntries(Object.entries(state.params).filter(([, v]) => v !== '***'));
 }
@@ -150,6 +164,7 @@ function reconcile(existing: RunState | undefined, bound: BoundPlaybook, name: s
   };
 }
 
-function quoteArg(arg: string): string {
+/** An argument as a POSIX shell reads it back, for commands printed to be copied. */
+export function quoteArg(arg: string): string {
   return /^[A-Za-z0-9@%_+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }

@@ -124,6 +124,33 @@ export function publicParams(bound: BoundPlaybook): Record<string, string> {
   return out;
 }
 
+/**
+ * `value` (an event, a run state, a plan) with every secret param's value replaced by *** in the
+ * strings inside it: a step may repeat a secret in what it reports (a probe's URL with ?token=...).
+ * Names, ids, checksums and timestamps are kept as they are: they carry no param values, and a
+ * short secret must not corrupt them.
+ */
+export function maskSecrets<T>(bound: BoundPlaybook, value: T): T {
+  const secrets = [...bound.secretParams]
+    .map((n) => bound.params[n])
+    .filter((v): v is string => Boolean(v))
+    .sort((a, b) => b.length - a.length);
+  if (!secrets.length) return value;
+  const mask = (v: unknown, key?: string): unknown => {
+    if (typeof v === 'string') return key !== undefined && UNMASKED_KEYS.has(key) ? v : secrets.reduce((text, secret) => text.replaceAll(secret, '***'), v);
+    if (Array.isArray(v)) return v.map((item) => mask(item));
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, inner] of Object.entries(v)) Object.defineProperty(out, k, { value: mask(inner, k), enumerable: true, writable: true, configurable: true });
+      return out;
+    }
+    return v;
+  };
+  return mask(value) as T;
+}
+
+const UNMASKED_KEYS = new Set(['name', 'run', 'step', 'id', 'uses', 'type', 'status', 'at', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'checksum', 'paramsChecksum']);
+
 /** A checksum of params, so a resumed run with other params is refused. */
 export function paramsChecksum(params: Record<string, string>): string {
   const sorted = Object.keys(params).sort().map((k) => [k, params[k]]);

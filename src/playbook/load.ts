@@ -70,12 +70,17 @@ export async function loadPlaybook(ref: string, cwd: string): Promise<LoadedPlay
 
 /** Parses playbook text; `file` is only used in messages. */
 export function parsePlaybook(file: string, text: string, ref = file): LoadedPlaybook {
-  if (text.includes('\u0000')) throw new InvalidInputError([{ file, message: 'not a text file (it contains NUL bytes)' }]);
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    const line = before.split('\n').length;
+    throw new InvalidInputError([{ file, line, col: nul - before.lastIndexOf('\n'), message: 'not a text file (it contains NUL bytes)' }]);
+  }
   const source = new YamlSource(file, text);
   const syntax = source.syntaxProblems();
   if (syntax.length) throw new InvalidInputError(syntax);
 
-  const raw: unknown = source.doc.toJS({ maxAliasCount: 100 });
+  const raw: unknown = source.toJS(100);
   const parsed = playbookSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidInputError(zodProblems(source, parsed.error, []));
   const spec = parsed.data;

@@ -1,6 +1,6 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import type { InputProblem } from '../errors.js';
+import { InvalidInputError, type InputProblem } from '../errors.js';
 
 /** A parsed YAML file that can say where any value came from. */
 export class YamlSource {
@@ -18,6 +18,35 @@ export class YamlSource {
   /** The first YAML syntax error, with its position (later ones are usually its echoes). */
   syntaxProblems(): InputProblem[] {
     return this.doc.errors.slice(0, 1).map((e) => ({ ...this.posOfOffset(e.pos[0]), message: firstLine(e.message) }));
+  }
+
+  /**
+   * The document as plain data. An alias with no anchor before it, an alias inside the value it
+   * names (a cycle), or too many aliases (a "billion laughs") is a located problem, not a crash.
+   */
+  toJS(maxAliasCount = 100): unknown {
+    const problems: InputProblem[] = [];
+    const anchors = new Map<string, Node>();
+    let firstAlias: Node | undefined;
+    visit(this.doc, {
+      Node: (_key, node, path) => {
+        if (!isAlias(node)) {
+          if (node.anchor) anchors.set(node.anchor, node);
+          return;
+        }
+        firstAlias ??= node;
+        const target = anchors.get(node.source);
+        if (!target) problems.push(this.problemAt([], `alias *${node.source} refers to no anchor before it`, node));
+        else if (path.includes(target)) problems.push(this.problemAt([], `alias *${node.source} is inside the value it refers to (a cycle)`, node));
+      },
+    });
+    if (problems.length) throw new InvalidInputError(problems);
+    try {
+      return this.doc.toJS({ maxAliasCount });
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      throw new InvalidInputError([this.problemAt([], `aliases expand to too much data (more than ${maxAliasCount} times): ${err.message}`, firstAlias)]);
+    }
   }
 
   posOfOffset(offset: number): InputProblem & { message: '' } {
@@ -86,6 +115,10 @@ export function zodProblems(source: YamlSource, error: z.ZodError, base: Propert
       for (const key of issue.keys) {
         out.push(source.problemAt(at, `${where}unknown key "${key}"`, source.keyNodeAt(at, key)));
       }
+    } else if (issue.code === 'invalid_key') {
+      // A bad name in a record (a param name): point at the name, and say what a name must be.
+      const key = String(at.at(-1));
+      out.push(source.problemAt(at, `${where}${issue.issues[0]?.message ?? issue.message}`, source.keyNodeAt(at.slice(0, -1), key)));
     } else {
       out.push(source.problemAt(at, `${where}${issue.message}`));
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { JsonPositions, pointerToken } from '../schema/json-positions.js';
 import { runStateSchema, type RunState } from './run-state.js';
 import { isValidRunName, type RunLock, type RunStore } from './store.js';
 
@@ -111,7 +112,8 @@ export function parseRunState(file: string, text: string): RunState {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.join('.') || '(top level)';
-    throw new InvalidInputError([{ file, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
+    const pos = JsonPositions.of(text).value((issue?.path ?? []).map((k) => `/${pointerToken(String(k))}`).join(''));
+    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
   }
   return parsed.data;
 }

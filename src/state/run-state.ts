@@ -10,6 +10,9 @@ export type StepStatus = (typeof stepStatuses)[number];
 
 const approvalSchema = z.object({ by: z.string(), via: z.enum(['--approve', '--yes', 'prompt']), at: z.string() });
 
+/** A person's decision to skip a step (--skip STEP --reason "..."): who, why, when. */
+const skipSchema = z.object({ by: z.string(), reason: z.string(), at: z.string() });
+
 const stepStateSchema = z.object({
   id: z.string(),
   uses: z.string(),
@@ -21,6 +24,7 @@ const stepStateSchema = z.object({
   summary: z.string().optional(),
   error: z.object({ message: z.string(), causes: z.array(z.string()) }).optional(),
   approval: approvalSchema.optional(),
+  skip: skipSchema.optional(),
 });
 
 /** One entry of a run's audit trail: what happened, when, to which step. */
@@ -52,4 +56,5 @@ export const runStateSchema = z.object({
 export type RunState = z.infer<typeof runStateSchema>;
 export type StepState = z.infer<typeof stepStateSchema>;
 export type Approval = z.infer<typeof approvalSchema>;
+export type Skip = z.infer<typeof skipSchema>;
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;

@@ -1,24 +1,32 @@
 import type { Writable } from 'node:stream';
 import type { RunEvent } from '../engine/events.js';
 import { formatDuration } from '../util/time.js';
+import { LiveRenderer } from './live.js';
 import { paint, type Painter } from './paint.js';
 
 /** Turns run events into output: human lines or NDJSON. */
 export interface Renderer {
   event(e: RunEvent): void;
+  /** A prompt for this gate is about to use the terminal; call the returned function when it is answered. */
+  prompting?(step: string): () => void;
+  /** The run is over (or broke off): leave the final screen. */
+  close?(): void;
 }
 
 export interface RendererOptions {
   json: boolean;
   out: Writable;
   color: boolean;
+  /** Redraw a step list in place (a terminal; see wantsLiveView); otherwise one line per event. */
+  live?: boolean;
 }
 
 export function createRenderer(o: RendererOptions): Renderer {
   if (o.json) {
     return { event: (e) => o.out.write(JSON.stringify({ ...e, at: new Date().toISOString() }) + '\n') };
   }
-  return new LineRenderer(o.out, paint(o.color));
+  const lines = new LineRenderer(o.out, paint(o.color));
+  return o.live ? new LiveRenderer(o.out, paint(o.color), lines) : lines;
 }
 
 /** Plain, one line per event: readable in a terminal and in a CI log alike. */
@@ -75,6 +83,29 @@ class LineRenderer implements Renderer {
         break;
       case 'gate.approved':
         break; // step.done says who approved
+      case 'step.skipped':
+        this.line(`${c.dim('↷')} ${c.bold(e.step)}  skipped: ${e.reason}${c.dim(` (by ${e.by})`)}`);
+        break;
+      case 'rollback.started':
+        this.line(c.bold(`Rolling back run ${e.run}`) + c.dim(` (playbook ${e.playbook}${e.to ? `, down to step ${e.to}` : ''})`));
+        break;
+      case 'step.undone':
+        this.line(`${c.green('↶')} ${c.bold(e.step)}  ${e.summary}`);
+        break;
+      case 'step.not-undoable':
+        this.line(`${c.yellow('!')} ${c.bold(e.step)}  cannot be undone: ${e.reason}`);
+        break;
+      case 'step.undo-failed':
+        this.line(`${c.red('✗')} ${c.bold(e.step)}  ${c.red(`undo failed: ${e.error}`)}`);
+        for (const cause of e.causes) this.line(c.dim(`    caused by: ${cause}`));
+        break;
+      case 'rollback.finished': {
+        const counts = c.dim(` (${e.undone} undone or reset, ${e.notUndoable} cannot be undone)`);
+        if (e.status === 'rolled-back') this.line(c.green(`Run ${e.run} rolled back in ${formatDuration(e.durationMs)}`) + counts);
+        else if (e.status === 'failed') this.line(c.red(`Rollback of run ${e.run} failed at step ${e.step ?? ''}; fix the cause and run the same command again to continue`));
+        else this.line(c.yellow(`Rollback of run ${e.run} interrupted at step ${e.step ?? ''}; state saved, run the same command again to continue`));
+        break;
+      }
       case 'run.finished': {
         const took = formatDuration(e.durationMs);
         const text: Record<typeof e.status, string> = {

@@ -18,11 +18,36 @@ export class JsonSyntaxError extends Error {
  * is JSON.parse itself; only a failure is scanned again to find the position.
  */
 export function parseJson(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw locateJsonError(text);
   }
+  // JSON.parse takes any depth, but the code that walks a value (positions, schemas) recurses.
+  const tooDeep = openingBeyondDepth(text, MAX_DEPTH);
+  if (tooDeep !== undefined) throw new JsonSyntaxError(`nesting too deep (more than ${MAX_DEPTH} levels)`, text, tooDeep);
+  return value;
+}
+
+/** The deepest nesting a JSON text may have; locateJsonError stops at the same depth. */
+const MAX_DEPTH = 512;
+
+/** Offset of the first "{" or "[" nested deeper than `max` levels in valid JSON text, if any. */
+function openingBeyondDepth(text: string, max: number): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip the string, escapes included
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return i;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 /** Finds the first syntax error in text that JSON.parse rejected. */

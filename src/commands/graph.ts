@@ -1,0 +1,47 @@
+import type { Writable } from 'node:stream';
+import { InvalidInputError } from '../errors.js';
+import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
+import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
+import type { StepType } from '../steps/contract.js';
+import { renderMermaid, type GraphStep } from '../ui/graph.js';
+
+/** Options of `migrate graph`. */
+export interface GraphCommandOptions {
+  cwd: string;
+  param: string[];
+  out: Writable;
+  env?: Record<string, string | undefined>;
+}
+
+function kindOf(type: StepType<unknown>): GraphStep['kind'] {
+  if (type.gate) return 'gate';
+  return type.apply ? 'action' : 'wait';
+}
+
+/**
+ * The playbook's steps for the graph. With --param the titles are expanded (and bad params are
+ * bad input, as for run); without any, a playbook whose required params are missing is still
+ * drawn, its titles showing their ${{ }} templates.
+ */
+export async function playbookGraph(ref: string, o: { cwd: string; param: string[]; env?: Record<string, string | undefined> }): Promise<{ title: string; steps: GraphStep[] }> {
+  const params = parseParamArgs(o.param);
+  const loaded = await loadPlaybook(ref, o.cwd);
+  try {
+    const bound = bindPlaybook(loaded, params, o.env);
+    return { title: loaded.spec.name, steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, title: s.title, kind: kindOf(s.type) })) };
+  } catch (err) {
+    if (!(err instanceof InvalidInputError) || Object.keys(params).length) throw err;
+    return { title: loaded.spec.name, steps: unbound(loaded) };
+  }
+}
+
+function unbound(loaded: LoadedPlaybook): GraphStep[] {
+  return loaded.steps.map(({ spec, type }) => ({ id: spec.id, uses: spec.uses, title: spec.title ?? spec.id, kind: kindOf(type) }));
+}
+
+/** `migrate graph <playbook>`: a Mermaid flowchart of the steps, on stdout. */
+export async function graphCommand(ref: string, o: GraphCommandOptions): Promise<number> {
+  const { title, steps } = await playbookGraph(ref, o);
+  o.out.write(renderMermaid(title, steps));
+  return 0;
+}

@@ -1,0 +1,27 @@
+import type { Writable } from 'node:stream';
+import { loadConfig } from '../config.js';
+import { ExitCode } from '../errors.js';
+import { planPlaybook } from '../engine/plan.js';
+import { parseParamArgs } from '../playbook/bind.js';
+import { paint } from '../ui/paint.js';
+import { planJson, renderPlan } from '../ui/plan-view.js';
+
+/** Options of `migrate plan`, as commander hands them over. */
+export interface PlanCommandOptions {
+  cwd: string;
+  config?: string | undefined;
+  param: string[];
+  json: boolean;
+  color: boolean;
+  out: Writable;
+  signal: AbortSignal;
+}
+
+/** `migrate plan <playbook>`: what each step would do, from one live, read-only check of each. */
+export async function planCommand(playbook: string, o: PlanCommandOptions): Promise<number> {
+  // No --state-dir: a plan reads and writes no run state.
+  const config = await loadConfig({ cwd: o.cwd, configPath: o.config });
+  const result = await planPlaybook({ playbook, cwd: o.cwd, config, params: parseParamArgs(o.param), signal: o.signal });
+  o.out.write(o.json ? JSON.stringify(planJson(result)) + '\n' : renderPlan(result, paint(o.color)));
+  return result.interrupted ? ExitCode.interrupted : ExitCode.completed;
+}

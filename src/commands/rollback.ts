@@ -1,0 +1,83 @@
+import type { Writable } from 'node:stream';
+import { loadConfig } from '../config.js';
+import { ExitCode, MigrateError } from '../errors.js';
+import { rollbackRun, type RollbackPreview } from '../engine/rollback.js';
+import { quoteArg } from '../engine/run-playbook.js';
+import { openRunStore } from '../state/open-store.js';
+import { paint } from '../ui/paint.js';
+import { askGate, canPrompt } from '../ui/prompt.js';
+import { createRenderer } from '../ui/render.js';
+import { renderRollbackPreview, rollbackQuestion } from '../ui/rollback-view.js';
+
+/** Nobody can confirm a rollback here (no terminal, or CI) and --yes was not given: nothing was changed. */
+export class RollbackNotConfirmedError extends MigrateError {
+  constructor(run: string, command: string) {
+    super(`rollback of run ${run} needs confirmation, and there is no terminal to ask at: nothing was changed`, ExitCode.paused, { hint: `confirm with: ${command}` });
+  }
+}
+
+/** Options of `migrate rollback`, as commander hands them over. */
+export interface RollbackCommandOptions {
+  cwd: string;
+  stateDir?: string | undefined;
+  config?: string | undefined;
+  to?: string | undefined;
+  yes: boolean;
+  allowChanged: boolean;
+  json: boolean;
+  color: boolean;
+  out: Writable;
+  signal: AbortSignal;
+}
+
+const exitCodes = {
+  'rolled-back': ExitCode.completed,
+  failed: ExitCode.failed,
+  unconfirmed: ExitCode.paused,
+  interrupted: ExitCode.interrupted,
+} as const;
+
+/** `migrate rollback RUN [--to STEP]`: undoes what a run did, newest step first. Returns the exit code. */
+export async function rollbackCommand(run: string, o: RollbackCommandOptions): Promise<number> {
+  const config = await loadConfig({ cwd: o.cwd, configPath: o.config, stateDir: o.stateDir });
+  const renderer = createRenderer({ json: o.json, out: o.out, color: o.color });
+  const c = paint(o.color);
+  const again = [
+    'migrate rollback',
+    quoteArg(run),
+    ...(o.to !== undefined ? ['--to', quoteArg(o.to)] : []),
+    ...(o.stateDir ? ['--state-dir', quoteArg(o.stateDir)] : []),
+    ...(o.config ? ['--config', quoteArg(o.config)] : []),
+    ...(o.allowChanged ? ['--allow-changed'] : []),
+    '--yes',
+  ].join(' ');
+
+  let unattended = false;
+  const confirm = async (preview: RollbackPreview): Promise<boolean> => {
+    if (!o.json) o.out.write(renderRollbackPreview(preview, c));
+    if (o.yes) return true;
+    if (!o.json && canPrompt()) {
+      const title = `Roll back run ${preview.run}`;
+      return askGate({ run: preview.run, step: 'rollback', title, message: rollbackQuestion(preview) }, { signal: o.signal });
+    }
+    unattended = true; // nobody can answer here: the error below says how to confirm
+    return false;
+  };
+
+  const result = await rollbackRun({
+    run,
+    cwd: o.cwd,
+    config,
+    store: openRunStore(config, { signal: o.signal }),
+    to: o.to,
+    allowChanged: o.allowChanged,
+    emit: (e) => renderer.event(e),
+    signal: o.signal,
+    confirm,
+  });
+  if (result.outcome.status === 'unconfirmed') {
+    if (unattended) throw new RollbackNotConfirmedError(run, again);
+    if (!o.json) o.out.write('Not confirmed: nothing was changed.\n');
+  }
+  return exitCodes[result.outcome.status];
+}

@@ -1,0 +1,166 @@
+import { KafkaNotConfiguredError, type Config } from '../config.js';
+import { DriftError } from '../errors.js';
+import { bindPlaybook, maskSecrets, publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
+import { loadPlaybook } from '../playbook/load.js';
+import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
+import type { Check } from '../steps/contract.js';
+import { abortable, formatDuration } from '../util/time.js';
+import { stepContext, type Services } from './execute.js';
+import { openServices } from './services.js';
+
+/** What one look at the world says about a step. */
+export const planVerdicts = ['satisfied', 'would act', 'would wait', 'drift', 'cannot check'] as const;
+export type PlanVerdict = (typeof planVerdicts)[number];
+
+/** One step of a plan: its verdict and why. */
+export interface PlannedStep {
+  id: string;
+  uses: string;
+  title: string;
+  verdict: PlanVerdict;
+  /** The check's finding, what apply would do, the drift, or why the step could not be checked. */
+  reason: string;
+  /** drift: each way the world differs from the playbook. */
+  differences?: string[];
+  /** Earlier steps that are not satisfied yet: this verdict describes the world before they run. */
+  after?: string[];
+}
+
+/** What `migrate plan` found, step by step, in playbook order. */
+export interface PlanResult {
+  playbook: string;
+  /** The params the plan was made with (secret values masked). */
+  params: Record<string, string>;
+  steps: PlannedStep[];
+  /** Ctrl-C stopped the plan before every step was looked at. */
+  interrupted?: boolean;
+}
+
+/** What `migrate plan` asks of the engine. */
+export interface PlanOptions {
+  /** A playbook name or path. */
+  playbook: string;
+  cwd: string;
+  config: Config;
+  params: Record<string, string>;
+  signal: AbortSignal;
+  env?: Record<string, string | undefined>;
+  /** The world to look at; by default the configured services. */
+  services?: Services;
+  /** How long one check may take before the step counts as "cannot check" (default 30s). */
+  checkTimeoutMs?: number;
+}
+
+/**
+ * Step types a single look cannot judge. `look: false`: checking would start something (kafka.verify
+ * opens a reader and counts events from that moment), so the plan does not call check at all.
+ */
+const judgedOverTime: Record<string, { look: boolean; why: string }> = {
+  'kafka.verify': { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' },
+  'kafka.quiet': { look: true, why: 'the quiet period is measured while a run waits on the step' },
+  'kafka.drain': { look: true, why: 'lag 0 must hold for several samples in a row, taken while a run waits' },
+  'http.probe': { look: true, why: 'the endpoint must answer several times in a row, while a run waits' },
+};
+
+/** Methods a look may send: they change nothing on a well-behaved server. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+
+/**
+ * `migrate plan`: a read-only live look at every step of a playbook, in order. Runs each step's
+ * check once (never apply, undo or a gate), takes no run lock and writes no state.
+ */
+export async function planPlaybook(o: PlanOptions): Promise<PlanResult> {
+  const loaded = await loadPlaybook(o.playbook, o.cwd);
+  const bound = bindPlaybook(loaded, o.params, o.env);
+  if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
+  const opened = o.services ? undefined : openServices(o.config, o.cwd);
+  try {
+    // A check may repeat a secret in its finding (a probe's URL with ?token=...).
+    return maskSecrets(bound, await planSteps(bound, (o.services ?? opened) as Services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS));
+  } finally {
+    await opened?.close();
+  }
+}
+
+/** Looks at each bound step once, in order; outputs of satisfied steps feed the steps that read them. */
+export async function planSteps(bound: BoundPlaybook, services: Services, signal: AbortSignal, checkTimeoutMs: number): Promise<PlanResult> {
+  const result: PlanResult = { playbook: bound.loaded.spec.name, params: publicParams(bound), steps: [] };
+  const outputs: Record<string, { outputs: Record<string, unknown> }> = {};
+  for (const step of bound.steps) {
+    if (signal.aborted) {
+      result.interrupted = true;
+      break;
+    }
+    const { planned, looked } = await planStep(step, bound, outputs, services, signal, checkTimeoutMs);
+    if (signal.aborted) {
+      result.interrupted = true;
+      break;
+    }
+    // A wait (or a failed look) before earlier steps have run sees today's world, not the one the
+    // step will meet: say so. A step that would act makes its own world, so it needs no such note.
+    const notYet = result.steps.filter((s) => s.verdict !== 'satisfied').map((s) => s.id);
+    if (looked && notYet.length && (planned.verdict === 'would wait' || planned.verdict === 'cannot check')) planned.after = notYet;
+    result.steps.push(planned);
+  }
+  return result;
+}
+
+/** A step's verdict; `looked` when it came from a look at the world (a failed look included). */
+async function planStep(
+  step: BoundStep,
+  bound: BoundPlaybook,
+  outputs: Record<string, { outputs: Record<string, unknown> }>,
+  services: Services,
+  signal: AbortSignal,
+  checkTimeoutMs: number,
+): Promise<{ planned: PlannedStep; looked: boolean }> {
+  const id = step.spec.id;
+  const base = { id, uses: step.spec.uses, title: step.title };
+  const found = (verdict: PlanVerdict, reason: string) => ({ planned: { ...base, verdict, reason }, looked: true });
+  const cannot = (reason: string) => ({ planned: { ...base, verdict: 'cannot check' as const, reason }, looked: false });
+
+  if (step.type.gate) return cannot(`a gate: needs a person's approval (at a terminal, or --approve ${id})`);
+
+  let params = step.params;
+  if (params === undefined) {
+    // The step reads outputs of earlier steps: known only when those steps are satisfied already.
+    try {
+      params = step.type.params.parse(expandDeep(step.spec.with ?? {}, { params: bound.params, env: bound.env, steps: outputs }));
+    } catch (err) {
+      if (err instanceof UnresolvedTemplateError) return cannot(`its params read ${err.ref}, an output of an earlier step that has not run`);
+      return cannot(`its params read outputs of earlier steps, which do not fit: ${(err as Error).message}`);
+    }
+  }
+  const describe = step.type.describe(params);
+  const overTime = judgedOverTime[step.spec.uses];
+  if (overTime && !overTime.look) return cannot(`${overTime.why}; it will check: ${describe}`);
+  const method = (params as { method?: unknown }).method;
+  if (step.spec.uses === 'http.probe' && typeof method === 'string' && !SAFE_METHODS.has(method)) {
+    return cannot(`it sends ${method} requests, which may change the world; plan only sends GET, HEAD and OPTIONS`);
+  }
+
+  const timeout = AbortSignal.timeout(checkTimeoutMs);
+  const lookSignal = AbortSignal.any([signal, timeout]);
+  const { ctx, cleanup } = stepContext({ run: `plan-${bound.loaded.spec.name}`, step: id, signal: lookSignal, services, now: Date.now });
+  let check: Check;
+  try {
+    check = await abortable(step.type.check(params, ctx), lookSignal);
+  } catch (err) {
+    if (err instanceof DriftError) return { planned: { ...base, verdict: 'drift', reason: err.message, differences: err.differences }, looked: true };
+    // An error talking to a service: the look failed, and says why.
+    if (timeout.aborted && !signal.aborted) return found('cannot check', `no answer within ${formatDuration(checkTimeoutMs)}`);
+    return found('cannot check', err instanceof Error ? err.message : String(err));
+  } finally {
+    await cleanup();
+  }
+
+  if (check.done) {
+    outputs[id] = { outputs: check.outputs ?? {} };
+    return found('satisfied', check.summary ?? 'satisfied');
+  }
+  if (step.type.apply && !check.wait) return found('would act', `${check.summary}; would apply: ${describe}`);
+  if (step.type.apply) return found('would wait', `${check.summary}; then would apply: ${describe}`);
+  return found('would wait', overTime ? `${check.summary}; ${overTime.why}` : check.summary);
+}

@@ -1,0 +1,36 @@
+import { openFlagProvider } from '../adapters/flags-open.js';
+import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
+import { openSchemaRegistry } from '../adapters/schemas-open.js';
+import { KafkaNotConfiguredError, type Config } from '../config.js';
+import type { Services } from './execute.js';
+
+/** The real services, connected on first use; `close()` disconnects whatever was connected. */
+export interface OpenServices extends Services {
+  close(): Promise<void>;
+}
+
+/**
+ * The outside world as the configuration names it: Kafka (one connection, shared by every step,
+ * made when a step first asks), the flag provider and the schema registry. `run`, `plan` and
+ * `rollback` all reach the world through this, so they see it the same way.
+ */
+export function openServices(config: Config, cwd: string): OpenServices {
+  let kafka: Promise<KafkaAdmin> | undefined;
+  return {
+    cwd,
+    kafka: () => {
+      const conn = config.kafka;
+      if (!conn) return Promise.reject(new KafkaNotConfiguredError());
+      kafka ??= connectKafka(conn).catch((err: unknown) => {
+        kafka = undefined; // the next attempt connects again
+        throw err;
+      });
+      return kafka;
+    },
+    flags: () => openFlagProvider(config.flags),
+    schemas: () => openSchemaRegistry(config.schemas),
+    close: async () => {
+      await kafka?.then((k) => k.close()).catch(() => undefined);
+    },
+  };
+}

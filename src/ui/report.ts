@@ -1,0 +1,274 @@
+/**
+ * `migrate report`: a run's audit trail as Markdown, from its saved state and history. The state
+ * never holds secrets (secret params are stored as ***), so neither does the report.
+ */
+import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
+import { formatDuration } from '../util/time.js';
+import { mdBlock, mdCell, mdCode, mdCodeCell, mdTable } from './report-markdown.js';
+
+type Detail = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const obj = (v: unknown): Detail | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Detail) : undefined);
+
+function between(from?: string, to?: string): string {
+  if (!from || !to) return '';
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? formatDuration(ms) : '';
+}
+
+/**
+ * How long a step took to converge: its last step.done in the history (the attempt that
+ * succeeded), else first start to finish, which spans every attempt and pause in between.
+ */
+export function stepDurationMs(s: RunState, st: StepState): number | undefined {
+  const done = s.history.findLast((h) => h.type === 'step.done' && h.step === st.id);
+  const ms = num(done?.detail?.durationMs);
+  if (ms !== undefined) return ms;
+  if (!st.startedAt || !st.finishedAt) return undefined;
+  const span = Date.parse(st.finishedAt) - Date.parse(st.startedAt);
+  return Number.isFinite(span) && span >= 0 ? span : undefined;
+}
+
+/** "on", "off", "disabled (off)": a flag value as flag.set recorded it. */
+function flagValue(previous: unknown): string {
+  if (previous === null) return 'did not exist';
+  const p = obj(previous);
+  if (!p) return '';
+  const value = p.value === true ? 'on' : p.value === false ? 'off' : JSON.stringify(p.value ?? null);
+  return p.enabled === false ? `disabled (${value})` : value;
+}
+
+/** "lag 120 · 2/3 partitions lagging · 40/s · ETA 3s", or k=v for metrics it does not know. */
+export function formatMetrics(m: Detail): string {
+  const parts: string[] = [];
+  const rest = { ...m };
+  const take = (k: string) => {
+    const v = num(rest[k]);
+    delete rest[k];
+    return v;
+  };
+  const lag = take('lag');
+  const partitions = take('partitions');
+  const lagging = take('lagging');
+  const rate = take('ratePerSec');
+  const eta = take('etaMs');
+  if (lag !== undefined) parts.push(`lag ${lag}`);
+  if (lagging !== undefined && partitions !== undefined) parts.push(`${lagging}/${partitions} partitions lagging`);
+  else if (partitions !== undefined) parts.push(`${partitions} partitions`);
+  if (rate !== undefined) parts.push(`${rate}/s`);
+  if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
+  for (const [k, v] of Object.entries(rest)) parts.push(`${k} ${typeof v === 'number' ? v : JSON.stringify(v)}`);
+  return parts.join(' · ');
+}
+
+/** The whole report. */
+export function renderRunReport(s: RunState, o: { generatedAt?: Date } = {}): string {
+  const out: string[] = [];
+  const byId = new Map(s.steps.map((st) => [st.id, st]));
+  const history = s.history;
+  const entries = (type: string) => history.filter((h) => h.type === type);
+
+  out.push(`# Run ${mdCode(s.name)}\n\n`);
+  const finished = entries('run.finished');
+  const activeMs = finished.reduce((sum, h) => sum + (num(h.detail?.durationMs) ?? 0), 0);
+  const params = Object.entries(s.params);
+  const facts: [string, string][] = [
+    ['Playbook', `${mdCodeCell(s.playbook.name)} (${mdCell(s.playbook.file)}, sha256 ${mdCodeCell(s.playbook.checksum.slice(0, 12))})`],
+    ['Status', `${mdCell(s.status)}${s.pausedAt ? ` at ${mdCodeCell(s.pausedAt)}` : ''}`],
+    ['Started', mdCell(s.createdAt)],
+    ['Last update', mdCell(s.updatedAt)],
+    ['Elapsed', between(s.createdAt, s.updatedAt) || '0ms'],
+    ['Invocations', finished.length ? `${finished.length} (${formatDuration(activeMs)} running in all)` : ''],
+    ['Params', params.length ? params.map(([k, v]) => mdCodeCell(`${k}=${v}`)).join(', ') : '(none)'],
+  ];
+  out.push(mdTable(['', ''], facts.map(([k, v]) => [`**${k}**`, v])));
+
+  out.push('\n## Steps\n\n');
+  out.push(
+    mdTable(
+      ['#', 'Step', 'Type', 'Status', 'Attempts', 'Started', 'Finished', 'Duration', 'Summary'],
+      s.steps.map((st, i) => [
+        String(i + 1),
+        mdCodeCell(st.id),
+        mdCodeCell(st.uses),
+        st.status,
+        String(st.attempts),
+        mdCell(st.startedAt ?? ''),
+        mdCell(st.finishedAt ?? ''),
+        ((ms) => (ms === undefined ? '' : formatDuration(ms)))(stepDurationMs(s, st)),
+        mdCell(st.summary ?? st.error?.message ?? ''),
+      ]),
+    ),
+  );
+
+  section(out, 'Approvals', ['Gate', 'Approved by', 'Via', 'At'], approvals(s));
+  section(out, 'Skipped steps', ['Step', 'Skipped by', 'Reason', 'At'], skips(s));
+  section(out, 'Flag flips', ['At', 'Step', 'Flag', 'Switched to', 'Before'], flagFlips(s, byId));
+  section(
+    out,
+    'Progress samples',
+    ['At', 'Step', 'Waiting', 'Metrics', 'Message'],
+    entries('step.progress')
+      .map((h) => ({ h, progress: obj(h.detail?.progress) }))
+      .filter(({ progress }) => progress && obj(progress.metrics))
+      .map(({ h, progress }) => [
+        mdCell(h.at),
+        mdCodeCell(h.step ?? ''),
+        num(h.detail?.elapsedMs) !== undefined ? formatDuration(num(h.detail?.elapsedMs) as number) : '',
+        mdCell(formatMetrics(obj(progress?.metrics) ?? {})),
+        mdCell(str(progress?.message) ?? ''),
+      ]),
+  );
+  section(out, 'Schema versions', ['Step', 'Event', 'Version', 'Location', 'Registered'], schemaVersions(s));
+  section(out, 'Failures', ['At', 'Step', 'Error', 'Caused by'], failures(s));
+  section(out, 'Rollback', ['At', 'Step', 'What happened'], rollback(history));
+
+  out.push('\n## Timeline\n\n');
+  if (history.length === 0) out.push('No history recorded.\n');
+  else {
+    out.push(`<details><summary>${history.length} ${history.length === 1 ? 'entry' : 'entries'}, oldest first</summary>\n\n`);
+    out.push(mdTable(['At', 'Event', 'Step', 'Detail'], history.map((h) => [mdCell(h.at), mdCodeCell(h.type), h.step ? mdCodeCell(h.step) : '', mdCell(describe(h))])));
+    out.push('\n</details>\n');
+  }
+  if (s.status === 'paused' && s.pausedAt && s.pausedAt !== 'interrupted') {
+    const waiting = history.findLast((h) => h.type === 'gate.waiting' && h.step === s.pausedAt);
+    const continueWith = str(waiting?.detail?.continueWith) ?? `migrate run ${s.playbook.ref} --name ${s.name} --approve ${s.pausedAt}`;
+    out.push(`\n## Waiting\n\nThe run waits for approval at ${mdCode(s.pausedAt)}; continue with:\n\n`);
+    out.push(mdBlock(continueWith, 'sh'));
+  }
+  out.push(`\n---\nGenerated by \`migrate report\`${o.generatedAt ? ` at ${o.generatedAt.toISOString()}` : ''}.\n`);
+  return out.join('');
+}
+
+function section(out: string[], title: string, head: string[], rows: string[][]): void {
+  out.push(`\n## ${title}\n\n`);
+  out.push(rows.length ? mdTable(head, rows) : 'None.\n');
+}
+
+/** Every approval in the history, and any the state holds that the (bounded) history lost. */
+function approvals(s: RunState): string[][] {
+  const rows = s.history
+    .filter((h) => h.type === 'gate.approved')
+    .map((h) => ({ step: h.step ?? '', by: str(h.detail?.by) ?? '', via: str(h.detail?.via) ?? '', at: h.at }));
+  for (const st of s.steps) {
+    if (st.approval && !rows.some((r) => r.step === st.id && r.by === st.approval?.by && r.via === st.approval?.via)) {
+      rows.push({ step: st.id, ...st.approval });
+    }
+  }
+  return rows.sort((a, b) => a.at.localeCompare(b.at)).map((r) => [mdCodeCell(r.step), mdCell(r.by), mdCodeCell(r.via), mdCell(r.at)]);
+}
+
+function skips(s: RunState): string[][] {
+  const rows = s.history
+    .filter((h) => h.type === 'step.skipped')
+    .map((h) => ({ step: h.step ?? '', by: str(h.detail?.by) ?? '', reason: str(h.detail?.reason) ?? '', at: h.at }));
+  for (const st of s.steps) {
+    const skip = obj((st as StepState & { skip?: unknown }).skip);
+    if (skip && !rows.some((r) => r.step === st.id)) rows.push({ step: st.id, by: str(skip.by) ?? '', reason: str(skip.reason) ?? '', at: str(skip.at) ?? '' });
+    else if (st.status === 'skipped' && !rows.some((r) => r.step === st.id)) rows.push({ step: st.id, by: '', reason: st.summary ?? '', at: st.finishedAt ?? '' });
+  }
+  return rows.map((r) => [mdCodeCell(r.step), mdCell(r.by), mdCell(r.reason), mdCell(r.at)]);
+}
+
+/** flag.set steps: each switch applied (from the history), and flags found already as declared. */
+function flagFlips(s: RunState, byId: Map<string, StepState>): string[][] {
+  const rows: string[][] = [];
+  const applied = new Set<string>();
+  for (const h of s.history) {
+    if (!h.step || byId.get(h.step)?.uses !== 'flag.set') continue;
+    const outputs = obj(h.detail?.outputs);
+    if (h.type === 'step.applied' && outputs) {
+      applied.add(h.step);
+      const changed = outputs.changed === false ? ' (unchanged)' : '';
+      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(str(outputs.key) ?? ''), `${outputs.on ? 'on' : 'off'}${changed}`, mdCell(flagValue(outputs.previous))]);
+    } else if (h.type === 'step.undone') {
+      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(str(outputs?.key) ?? ''), 'restored (rollback)', '']);
+    }
+  }
+  for (const st of s.steps) {
+    if (st.uses !== 'flag.set' || applied.has(st.id) || !st.outputs) continue;
+    const o = st.outputs;
+    const switched = Object.hasOwn(o, 'previous');
+    rows.push([
+      mdCell(st.finishedAt ?? ''),
+      mdCodeCell(st.id),
+      mdCodeCell(str(o.key) ?? ''),
+      `${o.on ? 'on' : 'off'}${switched ? '' : ' (already)'}`,
+      switched ? mdCell(flagValue(o.previous)) : mdCell(o.on ? 'on' : 'off'),
+    ]);
+  }
+  return rows;
+}
+
+function schemaVersions(s: RunState): string[][] {
+  const registeredHere = new Set(s.history.filter((h) => h.type === 'step.applied' && h.step).map((h) => h.step));
+  return s.steps
+    .filter((st) => st.uses === 'schema.register' && st.outputs)
+    .map((st) => {
+      const o = st.outputs as Detail;
+      const id = num(o.id) !== undefined ? ` (id ${num(o.id)})` : '';
+      return [
+        mdCodeCell(st.id),
+        mdCodeCell(str(o.event) ?? ''),
+        String(num(o.version) ?? ''),
+        mdCell((str(o.location) ?? '') + id),
+        registeredHere.has(st.id) ? `by this run${st.finishedAt ? `, ${mdCell(st.finishedAt)}` : ''}` : 'already registered',
+      ];
+    });
+}
+
+/** Every failure in the history (also those a later attempt got past), and a current one the history lost. */
+function failures(s: RunState): string[][] {
+  const rows = s.history
+    .filter((h) => h.type === 'step.failed' || h.type === 'step.undo-failed')
+    .map((h) => ({ at: h.at, step: h.step ?? '', error: str(h.detail?.error) ?? '', causes: (h.detail?.causes as unknown[] | undefined)?.filter((c): c is string => typeof c === 'string') ?? [], undo: h.type === 'step.undo-failed' }));
+  for (const st of s.steps) {
+    if (st.error && !rows.some((r) => r.step === st.id && r.error === st.error?.message)) {
+      rows.push({ at: st.finishedAt ?? s.updatedAt, step: st.id, error: st.error.message, causes: st.error.causes, undo: false });
+    }
+  }
+  return rows.map((r) => [mdCell(r.at), mdCodeCell(r.step), mdCell((r.undo ? 'undo failed: ' : '') + r.error), mdCell(r.causes.join('\n'))]);
+}
+
+function rollback(history: readonly HistoryEntry[]): string[][] {
+  const rows: string[][] = [];
+  for (const h of history) {
+    const d = h.detail ?? {};
+    if (h.type === 'rollback.started') rows.push([mdCell(h.at), '', mdCell(`rollback started by ${str(d.by) ?? '?'}${str(d.to) ? ` (to ${str(d.to)})` : ''}`)]);
+    else if (h.type === 'step.undone') rows.push([mdCell(h.at), mdCodeCell(h.step ?? ''), mdCell(`undone: ${str(d.summary) ?? ''}`)]);
+    else if (h.type === 'step.not-undoable') rows.push([mdCell(h.at), mdCodeCell(h.step ?? ''), mdCell(`not undoable: ${str(d.reason) ?? ''}`)]);
+    else if (h.type === 'rollback.finished') rows.push([mdCell(h.at), mdCodeCell(str(d.step) ?? ''), mdCell(`rollback ${str(d.status) ?? ''}`)]);
+  }
+  return rows;
+}
+
+/** One line for a history entry in the timeline. */
+function describe(h: HistoryEntry): string {
+  const d = h.detail ?? {};
+  switch (h.type) {
+    case 'step.started':
+      return `attempt ${num(d.attempt) ?? '?'}: ${str(d.title) ?? ''}`;
+    case 'step.done':
+      return `${str(d.summary) ?? ''}${d.alreadyDone ? ' (already satisfied)' : num(d.durationMs) ? ` (${formatDuration(num(d.durationMs) as number)})` : ''}`;
+    case 'step.applied':
+      return obj(d.outputs) && Object.keys(obj(d.outputs) as Detail).length ? `applied: ${JSON.stringify(d.outputs)}` : 'applied';
+    case 'step.progress':
+      return str(obj(d.progress)?.message) ?? '';
+    case 'step.retry':
+      return `${str(d.error) ?? ''}; retry ${num(d.retry) ?? '?'} in ${formatDuration(num(d.delayMs) ?? 0)}`;
+    case 'step.failed':
+      return [str(d.error) ?? '', ...((d.causes as string[] | undefined) ?? []).map((c) => `caused by: ${c}`)].join('\n');
+    case 'gate.waiting':
+      return `waiting for approval: ${str(d.message) ?? ''}`;
+    case 'gate.approved':
+      return `approved by ${str(d.by) ?? '?'} (${str(d.via) ?? '?'})`;
+    case 'step.skipped':
+      return `skipped by ${str(d.by) ?? '?'}: ${str(d.reason) ?? ''}`;
+    case 'run.finished':
+      return `${str(d.status) ?? ''}${str(d.step) ? ` at ${str(d.step)}` : ''} after ${formatDuration(num(d.durationMs) ?? 0)}`;
+    default:
+      return Object.keys(d).length ? JSON.stringify(d) : '';
+  }
+}
