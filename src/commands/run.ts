@@ -5,8 +5,8 @@ import { runPlaybook, storedParams, type SkipRequest } from '../engine/run-playb
 import { parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { isValidRunName } from '../state/store.js';
-import { FileRunStore } from '../state/file-store.js';
 import { openRunStore } from '../state/open-store.js';
+import type { RunStore } from '../state/store.js';
 import { createRenderer } from '../ui/render.js';
 import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
@@ -60,12 +60,13 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const notifier = webhookNotifier(o.notify ?? config.notify?.webhook, err);
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
+  const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
   const result = await runPlaybook({
     playbook,
     cwd: o.cwd,
     config,
-    store: openRunStore(config, { waitLock: o.waitLock, signal: o.signal }),
-    params: interactive ? await askMissingParams(playbook, o, config.stateDir, parseParamArgs(o.param)) : parseParamArgs(o.param),
+    store,
+    params: interactive ? await askMissingParams(playbook, o, store, parseParamArgs(o.param)) : parseParamArgs(o.param),
     name: o.name,
     approve: o.approve,
     skip,
@@ -92,9 +93,9 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
  * At a terminal, params the playbook requires and nobody gave (on the command line, or stored with
  * the run being resumed) are asked for instead of failing; the playbook still validates them all.
  */
-async function askMissingParams(playbook: string, o: RunCommandOptions, stateDir: string, given: Record<string, string>): Promise<Record<string, string>> {
+async function askMissingParams(playbook: string, o: RunCommandOptions, store: RunStore, given: Record<string, string>): Promise<Record<string, string>> {
   const loaded = await loadPlaybook(playbook, o.cwd);
-  const stored = o.name && isValidRunName(o.name) ? storedParams(await new FileRunStore(stateDir).read(o.name)) : {};
+  const stored = o.name && isValidRunName(o.name) ? storedParams(await store.read(o.name)) : {};
   const missing = Object.entries(loaded.spec.params ?? {}).filter(
     ([name, p]) => p.required && p.default === undefined && !Object.hasOwn(given, name) && !Object.hasOwn(stored, name),
   );

@@ -1,6 +1,6 @@
 import { KafkaNotConfiguredError, type Config } from '../config.js';
 import { causeChain, isTransient, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
-import { bindPlaybook, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
+import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
@@ -110,11 +110,17 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
   try {
     // Read again under the lock: another process may have moved the run on in between.
     const state = (await o.store.read(name)) ?? before;
-    const preview = previewRollback(state, bound, o.to);
+    // What a step describes may hold a secret param's value (a URL with ?token=...): masked wherever it goes.
+    const preview = maskSecrets(bound, previewRollback(state, bound, o.to));
     const acts = preview.steps.some((s) => s.action !== 'not-undoable');
     if (acts && !(await o.confirm(preview))) return { run: name, preview, outcome: { status: 'unconfirmed' }, state };
-    const outcome = await walkBack(o, state, bound, preview, services);
-    return { run: name, preview, outcome, state };
+    const masked: RollbackOptions = {
+      ...o,
+      emit: (e) => o.emit(maskSecrets(bound, e)),
+      store: { read: (n) => o.store.read(n), list: () => o.store.list(), lock: (n) => o.store.lock(n), write: (s) => o.store.write(maskSecrets(bound, s)) },
+    };
+    const outcome = await walkBack(masked, state, bound, preview, services);
+    return { run: name, preview, outcome, state: maskSecrets(bound, state) };
   } finally {
     if (!o.services) await (services as ReturnType<typeof openServices>).close();
     await lock.release().catch(() => undefined);

@@ -145,7 +145,8 @@ function reconcile(existing: RunState | undefined, bound: BoundPlaybook, name: s
       history: [],
     };
   }
-  if (existing.status === 'completed' || existing.status === 'rolled-back') return existing;
+  // A rolled-back run is not finished: running it again rolls forward, so it is checked like any other.
+  if (existing.status === 'completed') return existing;
   if (!allowChanged) {
     if (existing.playbook.checksum !== bound.loaded.checksum) throw new PlaybookChangedError(name, 'playbook') as MigrateError;
     if (existing.paramsChecksum !== paramsChecksum(params)) {

@@ -1,4 +1,4 @@
-import type { PlannedStep, PlanResult, PlanVerdict } from '../engine/plan.js';
+import { planVerdicts, type PlannedStep, type PlanResult, type PlanVerdict } from '../engine/plan.js';
 import type { Painter } from './paint.js';
 
 /** The object `migrate plan --json` prints. */
@@ -69,9 +69,7 @@ function row(s: PlannedStep, c: Painter, pad: (text: string, i: number) => strin
 }
 
 function summaryLine(p: PlanResult): string {
-  const counts = new Map<PlanVerdict, number>();
-  for (const s of p.steps) counts.set(s.verdict, (counts.get(s.verdict) ?? 0) + 1);
-  const parts = [...counts].map(([v, n]) => `${n} ${v}`);
+  const parts = planVerdicts.map((v) => [v, p.steps.filter((s) => s.verdict === v).length] as const).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`);
   const head = p.interrupted ? `Interrupted after ${p.steps.length} steps: ` : `${p.steps.length} steps: `;
   return `${head}${parts.join(', ')}. Nothing was changed.`;
 }
