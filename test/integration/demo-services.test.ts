@@ -1,61 +1,19 @@
 // The demo services against the real broker: demo/source.mjs (records over HTTP, events behind a
 // flag, fault injection) and demo/consumer.mjs (consumer group, sync/async mode, retirement).
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileSchema, type Validator } from '../../src/schema/validate.js';
 import { eventually, unique } from '../support/cli.js';
 import { startConsumer, startSource, writeFlags, type DemoService } from '../support/demo-services.js';
 import { kafkaBrokers } from '../support/kafka.js';
+import { exerciseCompletedSchema as seedSchema } from '../support/seed-schema.js';
 
 const { Kafka, logLevel } = kafkajs;
 type Admin = ReturnType<InstanceType<typeof Kafka>['admin']>;
 
-/** The seed's ExerciseCompleted schema, its trailing comma fixed. */
-const SEED_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-04/schema#',
-  title: 'ExerciseCompleted',
-  description: 'Initial json schema for exercise completed event',
-  definitions: {
-    payload: {
-      type: 'object',
-      properties: {
-        exercise_id: { type: 'string' },
-        title: { type: 'string' },
-        author_id: { type: 'string' },
-        candidate_id: { type: 'string' },
-        completed_at: { type: 'string' },
-      },
-      required: ['exercise_id', 'title', 'author_id', 'candidate_id', 'completed_at'],
-    },
-  },
-  type: 'object',
-  properties: {
-    event_id: { type: 'string' },
-    event_version: { enum: [0] },
-    event_name: { enum: ['ExerciseCompleted'] },
-    produced_at: { type: 'string' },
-    payload: { $ref: '#/definitions/payload' },
-  },
-  required: ['event_id', 'event_version', 'event_name', 'produced_at', 'payload'],
-};
-
-/** The project's copy of the schema when there is one, else the seed's. */
-function exerciseCompletedSchema(): Record<string, unknown> {
-  const file = fileURLToPath(new URL('../../examples/schemas/ExerciseCompleted/0.json', import.meta.url));
-  if (existsSync(file)) {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch {
-      // not (yet) valid JSON: use the seed's
-    }
-  }
-  return SEED_SCHEMA;
-}
 
 interface Exercise {
   exercise_id: string;
@@ -94,7 +52,7 @@ let validate: Validator;
 beforeAll(async () => {
   admin = kafka().admin();
   await admin.connect();
-  validate = await compileSchema(exerciseCompletedSchema());
+  validate = await compileSchema(seedSchema);
 });
 afterAll(async () => {
   await admin?.disconnect();

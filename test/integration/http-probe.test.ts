@@ -12,6 +12,7 @@ import type { RunState } from '../../src/state/run-state.js';
 import { MemoryRunStore } from '../../src/state/memory-store.js';
 import type { Check, StepContext, StepType } from '../../src/steps/contract.js';
 import { httpProbeStep } from '../../src/steps/http-probe.js';
+import { stepContext } from '../support/step-context.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -55,19 +56,7 @@ async function closedPort(): Promise<number> {
 }
 
 function context(cwd = process.cwd()): StepContext {
-  return {
-    run: 'r',
-    step: 'probe',
-    signal: new AbortController().signal,
-    kafka: () => Promise.reject(new Error('no kafka in this test')),
-    flags: () => Promise.reject(new Error('no flags in this test')),
-    schemas: () => Promise.reject(new Error('no schemas in this test')),
-    cwd,
-    progress: () => undefined,
-    memory: {},
-    now: Date.now,
-    defer: () => undefined,
-  };
+  return stepContext({ step: 'probe', cwd });
 }
 
 /** Calls the probe's check `times` times in one execution (one memory), as the engine's polls do. */

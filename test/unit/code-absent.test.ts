@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { StepContext } from '../../src/steps/contract.js';
+import { stepContext } from '../support/step-context.js';
 import { codeAbsentStep } from '../../src/steps/code-absent.js';
 
 /** A temp directory holding the given files (paths with "/" create directories). */
@@ -16,19 +17,7 @@ async function tree(files: Record<string, string | Buffer>): Promise<string> {
 }
 
 function context(cwd: string): StepContext {
-  return {
-    run: 'r',
-    step: 's',
-    signal: new AbortController().signal,
-    kafka: () => Promise.reject(new Error('no kafka in this test')),
-    flags: () => Promise.reject(new Error('no flags in this test')),
-    schemas: () => Promise.reject(new Error('no schemas in this test')),
-    cwd,
-    progress: () => undefined,
-    memory: {},
-    now: Date.now,
-    defer: () => undefined,
-  };
+  return stepContext({ cwd });
 }
 
 const check = (cwd: string, p: Record<string, unknown>) => codeAbsentStep.check(codeAbsentStep.params.parse(p), context(cwd));

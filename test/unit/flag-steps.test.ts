@@ -6,6 +6,7 @@ import { FileFlagProvider } from '../../src/adapters/flags-file.js';
 import type { FlagProvider } from '../../src/adapters/flags.js';
 import { InvalidInputError } from '../../src/errors.js';
 import type { StepContext } from '../../src/steps/contract.js';
+import { stepContext } from '../support/step-context.js';
 import { flagCheckStep } from '../../src/steps/flag-check.js';
 import { flagSetStep } from '../../src/steps/flag-set.js';
 
@@ -18,19 +19,7 @@ async function flagFile(text: string): Promise<{ file: string; provider: FlagPro
   const file = path.join(dir, 'flags.json');
   await writeFile(file, text);
   const provider = new FileFlagProvider(file);
-  const ctx: StepContext = {
-    run: 'r',
-    step: 's',
-    signal: new AbortController().signal,
-    kafka: () => Promise.reject(new Error('no kafka in this test')),
-    flags: async () => provider,
-    schemas: () => Promise.reject(new Error('no schemas in this test')),
-    cwd: dir,
-    progress: () => undefined,
-    memory: {},
-    now: Date.now,
-    defer: () => undefined,
-  };
+  const ctx: StepContext = stepContext({ cwd: dir, flags: async () => provider });
   return { file, provider, ctx };
 }
 

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirSchemaRegistry } from '../../src/adapters/schemas-dir.js';
 import { DriftError } from '../../src/errors.js';
 import type { StepContext } from '../../src/steps/contract.js';
+import { stepContext } from '../support/step-context.js';
 import { stepTypes } from '../../src/steps/index.js';
 import { schemaRegisterStep } from '../../src/steps/schema-register.js';
 
@@ -17,19 +18,7 @@ let registry: DirSchemaRegistry;
 
 /** What the engine hands a step, with the real directory registry and no Kafka or flags. */
 function context(): StepContext {
-  return {
-    run: 'test-run',
-    step: 'register-schema',
-    signal: new AbortController().signal,
-    kafka: () => Promise.reject(new Error('schema.register must not use Kafka')),
-    flags: () => Promise.reject(new Error('schema.register must not use flags')),
-    schemas: () => Promise.resolve(registry),
-    cwd,
-    progress: () => undefined,
-    memory: {},
-    now: () => Date.now(),
-    defer: () => undefined,
-  } as StepContext;
+  return stepContext({ step: 'register-schema', cwd, schemas: () => Promise.resolve(registry) });
 }
 
 const params = (p: Record<string, unknown>) => schemaRegisterStep.params.parse(p);
