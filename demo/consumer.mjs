@@ -10,15 +10,14 @@
 // stdout carries exactly one line, `LISTENING http://127.0.0.1:<port>`, once HTTP listens and the
 // consumer has joined its group; everything else goes to stderr.
 
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { flagWatcher } from './flags.mjs';
 
 const { Kafka, logLevel } = kafkajs;
 
 const NAME = 'consumer';
-const FLAG_POLL_MS = 200;
 const SYNC_CALLS_PER_SEC = 5;
 const SYNC_TIMEOUT_MS = 2000;
 const DRAIN_POLL_MS = 250;
@@ -70,53 +69,6 @@ const producerFlag = args['producer-flag'];
 const retireWhenDrained = args['retire-when-drained'];
 
 const log = (message) => process.stderr.write(`${new Date().toISOString()} [${NAME}] ${message}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Feature flags: the flagd-format file, re-read every 200 ms.
-
-/**
- * ON when the flag's state is ENABLED and variants[defaultVariant] === true. A missing file or
- * flag is OFF; a file that cannot be read or parsed (e.g. written in place, half done) keeps the
- * last good value.
- */
-function flagWatcher(file, keys, onChange) {
-  const values = Object.fromEntries(keys.map((k) => [k, false]));
-  let stopped = false;
-  let timer;
-  const read = async () => {
-    let doc;
-    try {
-      doc = JSON.parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      if (err.code === 'ENOENT') doc = {};
-      else return; // partial or unreadable: keep the last good values
-    }
-    if (doc === null || typeof doc !== 'object') return;
-    const flags = doc.flags && typeof doc.flags === 'object' ? doc.flags : {};
-    for (const key of keys) {
-      const f = Object.hasOwn(flags, key) ? flags[key] : undefined;
-      const on = Boolean(
-        f && f.state === 'ENABLED' && f.variants && typeof f.defaultVariant === 'string' && Object.hasOwn(f.variants, f.defaultVariant) && f.variants[f.defaultVariant] === true,
-      );
-      if (on !== values[key]) {
-        values[key] = on;
-        onChange(key, on);
-      }
-    }
-  };
-  const loop = async () => {
-    await read();
-    if (!stopped) timer = setTimeout(loop, FLAG_POLL_MS);
-  };
-  return {
-    values,
-    start: loop,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // State
