@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
 import { JsonPositions, pointerToken } from '../schema/json-positions.js';
 import type { FlagProvider, FlagState } from './flags.js';
@@ -58,13 +57,8 @@ export class FileFlagProvider implements FlagProvider {
   }
 
   private async read(): Promise<FlagdFile | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await readTextIfExists(this.file);
+    if (text === undefined) return undefined;
     let doc: unknown;
     try {
       doc = parseJson(text);

@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
 import type { RegisteredSchema, SchemaRegistry } from './schemas.js';
 
@@ -21,13 +21,8 @@ export class DirSchemaRegistry implements SchemaRegistry {
 
   async get(event: string, version: number): Promise<RegisteredSchema | undefined> {
     const file = this.fileOf(event, version);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await readTextIfExists(file);
+    if (text === undefined) return undefined;
     return { event, version, schema: readSchemaText(file, text), location: file };
   }
 

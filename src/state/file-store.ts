@@ -4,7 +4,7 @@ import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/pr
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
 import { JsonPositions, pointerToken } from '../schema/json-positions.js';
 import { runStateSchema, type RunState } from './run-state.js';
@@ -33,13 +33,8 @@ export class FileRunStore implements RunStore {
 
   async read(name: string): Promise<RunState | undefined> {
     const file = this.statePath(name);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const text = await readTextIfExists(file);
+    if (text === undefined) return undefined;
     return parseRunState(file, text);
   }
 

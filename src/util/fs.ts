@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** temp file + fsync + rename + fsync of the directory: a reader sees the old or the new file, never half. */
@@ -23,5 +23,15 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
     await dir.sync();
   } finally {
     await dir.close();
+  }
+}
+
+/** A text file's contents, or undefined when it does not exist (other errors are thrown). */
+export async function readTextIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
