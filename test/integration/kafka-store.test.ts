@@ -11,6 +11,7 @@ import type { RunLock } from '../../src/state/store.js';
 import { unique } from '../support/cli.js';
 import { kafkaBrokers } from '../support/kafka.js';
 import { testKafka } from '../support/kafka-client.js';
+import { runStateFixture } from '../support/run-state.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -24,18 +25,7 @@ function newStore(waitLockMs = 0): KafkaRunStore {
 }
 
 function state(name: string, updatedAt: string, status: RunState['status'] = 'running'): RunState {
-  return {
-    version: 1,
-    name,
-    playbook: { name: 'pb', ref: 'pb', file: 'pb.yaml', checksum: 'abc' },
-    params: { topic: 'orders' },
-    paramsChecksum: 'def',
-    status,
-    createdAt: updatedAt,
-    updatedAt,
-    steps: [{ id: 'a', uses: 'kafka.topic', status: 'pending', attempts: 0 }],
-    history: [],
-  };
+  return runStateFixture({ name, status, createdAt: updatedAt, updatedAt });
 }
 
 const admin = testKafka().admin();

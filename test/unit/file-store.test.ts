@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, RunLockedError, UsageError } from '../../src/errors.js';
 import type { RunState } from '../../src/state/run-state.js';
 import { FileRunStore } from '../../src/state/file-store.js';
+import { runStateFixture } from '../support/run-state.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,19 +18,7 @@ afterEach(() => {
 });
 
 function state(name: string, status: RunState['status'] = 'running'): RunState {
-  const now = new Date().toISOString();
-  return {
-    version: 1,
-    name,
-    playbook: { name: 'pb', ref: 'pb', file: 'pb.yaml', checksum: 'abc' },
-    params: { topic: 'orders' },
-    paramsChecksum: 'def',
-    status,
-    createdAt: now,
-    updatedAt: now,
-    steps: [{ id: 'a', uses: 'kafka.topic', status: 'pending', attempts: 0 }],
-    history: [],
-  };
+  return runStateFixture({ name, status });
 }
 
 describe('FileRunStore', () => {

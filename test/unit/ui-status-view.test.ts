@@ -3,24 +3,14 @@ import type { RunState, StepState } from '../../src/state/run-state.js';
 import { paint } from '../../src/ui/paint.js';
 import { currentStep, renderRunDetail, renderRunTable, runElapsed } from '../../src/ui/status-view.js';
 import { stripAnsi } from '../../src/ui/text.js';
+import { runStateFixture } from '../support/run-state.js';
 
 const t0 = Date.parse('2026-11-25T15:00:00.000Z');
 const at = (s: number) => new Date(t0 + s * 1000).toISOString();
 
 function run(name: string, status: RunState['status'], steps: StepState[], extra: Partial<RunState> = {}): RunState {
-  return {
-    version: 1,
-    name,
-    playbook: { name: 'sync-to-async', ref: 'sync-to-async', file: 'playbooks/sync-to-async.yaml', checksum: 'x' },
-    params: { topic: 'orders' },
-    paramsChecksum: 'y',
-    status,
-    createdAt: at(0),
-    updatedAt: at(125),
-    steps,
-    history: [],
-    ...extra,
-  };
+  const playbook = { name: 'sync-to-async', ref: 'sync-to-async', file: 'playbooks/sync-to-async.yaml', checksum: 'x' };
+  return runStateFixture({ name, status, steps, playbook, paramsChecksum: 'y', createdAt: at(0), updatedAt: at(125), ...extra });
 }
 
 const done = (id: string, from: number, to: number, summary: string): StepState => ({ id, uses: 'x', status: 'done', attempts: 1, startedAt: at(from), finishedAt: at(to), summary });
