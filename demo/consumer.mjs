@@ -12,10 +12,9 @@
 
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
 import { flagWatcher } from './flags.mjs';
+import { demoKafka } from './kafka.mjs';
 
-const { Kafka, logLevel } = kafkajs;
 
 const NAME = 'consumer';
 const SYNC_CALLS_PER_SEC = 5;
@@ -136,22 +135,7 @@ function syncTick() {
 // ---------------------------------------------------------------------------------------------
 // Kafka
 
-const stderrLogCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry;
-  delete extra.timestamp;
-  delete extra.logger;
-  const label = Object.keys(logLevel).find((k) => logLevel[k] === level) ?? level;
-  process.stderr.write(`${new Date().toISOString()} [${NAME}] kafkajs ${label} ${namespace}: ${message} ${JSON.stringify(extra)}\n`);
-};
-
-const kafka = new Kafka({
-  clientId: `demo-consumer-${process.pid}`,
-  brokers,
-  logLevel: logLevel.WARN,
-  logCreator: stderrLogCreator,
-  connectionTimeout: 3000,
-  retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-});
+const kafka = demoKafka({ name: NAME, brokers, retries: 5 });
 const consumer = kafka.consumer({
   groupId: group,
   sessionTimeout: 10_000,

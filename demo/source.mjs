@@ -12,12 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
 import { flagWatcher } from './flags.mjs';
+import { demoKafka } from './kafka.mjs';
 
 // kafkajs reads this when the producer is created: silence its partitioner notice.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-const { Kafka, logLevel } = kafkajs;
 
 const NAME = 'source';
 const RECORD_COUNT = 100;
@@ -99,22 +98,7 @@ const randomId = () => `ex-${Math.floor(Math.random() * RECORD_COUNT)}`;
 // ---------------------------------------------------------------------------------------------
 // Kafka
 
-const stderrLogCreator = () => ({ namespace, level, log: entry }) => {
-  const { message, ...extra } = entry;
-  delete extra.timestamp;
-  delete extra.logger;
-  const label = Object.keys(logLevel).find((k) => logLevel[k] === level) ?? level;
-  process.stderr.write(`${new Date().toISOString()} [${NAME}] kafkajs ${label} ${namespace}: ${message} ${JSON.stringify(extra)}\n`);
-};
-
-const kafka = new Kafka({
-  clientId: `demo-source-${process.pid}`,
-  brokers,
-  logLevel: logLevel.WARN,
-  logCreator: stderrLogCreator,
-  connectionTimeout: 3000,
-  retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-});
+const kafka = demoKafka({ name: NAME, brokers, retries: 3 });
 const producer = kafka.producer({ idempotent: false, allowAutoTopicCreation: false });
 
 let produced = 0;
