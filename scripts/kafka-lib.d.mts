@@ -16,8 +16,24 @@ export interface KafkaHandle {
   readonly dataDir: string;
   /** SIGTERM to the broker's process group, up to 20 s, then SIGKILL. Keeps the data. */
   stop(): Promise<void>;
-  /** Stops the broker and starts it again on the same ports and data (topics, offsets). */
+  /** Stops the broker and starts it again on the same ports and data (topics, offsets, keystore). */
   restart(): Promise<void>;
+  /** With StartKafkaOptions.security: the TLS and SASL listeners and the CA that signed the broker's certificate. */
+  readonly security?: KafkaSecurity;
+}
+
+/** The secured listeners of a broker started with `security`; PLAINTEXT stays at `brokers`. */
+export interface KafkaSecurity {
+  /** `127.0.0.1:<port>` of the SSL listener (TLS, no SASL). */
+  readonly ssl: string;
+  /** `127.0.0.1:<port>` of the SASL_SSL listener (SCRAM over TLS). */
+  readonly saslSsl: string;
+  /** `127.0.0.1:<port>` of the SASL_PLAINTEXT listener (SCRAM, no TLS). */
+  readonly saslPlaintext: string;
+  /** PEM of the throwaway CA made for this start; clients trust it to verify the broker (IP SAN 127.0.0.1). */
+  readonly caFile: string;
+  /** The SASL mechanisms enabled, each user has credentials for all: SCRAM-SHA-256, SCRAM-SHA-512. */
+  readonly mechanisms: readonly string[];
 }
 
 /** The contents of `<dataDir>/broker.json`. */
@@ -32,6 +48,8 @@ export interface KafkaState {
   version: string;
   dataDir: string;
   log: string;
+  /** Ports of the secured listeners, for a broker started with `security`. */
+  securePorts?: { ssl: number; saslSsl: number; saslPlaintext: number };
 }
 
 export interface StartKafkaOptions {
@@ -43,6 +61,12 @@ export interface StartKafkaOptions {
   controllerPort?: number;
   /** How long to wait for the broker to serve; default 90 000 ms. */
   timeoutMs?: number;
+  /**
+   * Also serve TLS and SASL/SCRAM: SSL, SASL_SSL and SASL_PLAINTEXT listeners on free ports, a
+   * throwaway CA and keystore (openssl) in `<dataDir>/tls`, and SCRAM-SHA-256/512 credentials for
+   * each user, added when the data dir is formatted (a formatted dir keeps the users it had).
+   */
+  security?: { users?: { name: string; password: string }[] };
 }
 
 /** `${MIGRATE_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/migrate}` */

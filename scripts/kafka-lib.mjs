@@ -4,6 +4,8 @@
 //
 //   ensureKafkaJars({ log })         -> directory of the broker's jars (resolved once, cached)
 //   startKafka({ dataDir, log })     -> handle { brokers, port, controllerPort, pid, stop(), restart() }
+//   startKafka({ dataDir, security: { users } })
+//                                    -> the same, plus TLS and SASL/SCRAM listeners (handle.security)
 //   stopKafkaFromStateFile(dataDir)  -> stops the broker recorded in <dataDir>/broker.json
 //
 // Types: scripts/kafka-lib.d.mts.
@@ -30,6 +32,8 @@ const STDOUT_LOG = 'kafka.out';
 const READY_LINE = 'Kafka Server started';
 const DEFAULT_START_TIMEOUT_MS = 90_000;
 const DEFAULT_STOP_TIMEOUT_MS = 20_000;
+const TLS_DIR = 'tls';
+const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 
 // Start-up over peak throughput: a test broker lives for minutes and moves little data.
 // Measured here (2 cores, Java 17): broker ready in ~1.6 s with these, ~2.0-2.4 s without.
@@ -162,7 +166,7 @@ function runJava(classpath, mainClass, args, cwd) {
  * A fresh dataDir is formatted; an already formatted one is started as it is (on the ports it
  * had, unless others are given), which is how restart() keeps topics and offsets.
  */
-export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs } = {}) {
+export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs, security } = {}) {
   if (!dataDir) throw new Error('startKafka: dataDir is required');
   dataDir = path.resolve(dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -170,12 +174,16 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
   const classpath = `${libs}${path.sep}*`;
 
   const formatted = await exists(path.join(dataDir, LOG_DIRS, 'meta.properties'));
+  let securePorts = null;
   if (formatted && (!port || !controllerPort)) {
     const previous = await readPorts(dataDir);
     port ??= previous?.port;
     controllerPort ??= previous?.controllerPort;
   }
+  if (formatted && security) securePorts = (await readKafkaState(dataDir))?.securePorts ?? null;
   const pickPorts = !port || !controllerPort;
+  // A throwaway CA and broker keystore per start; a restart() of the handle keeps them.
+  const tls = security ? await makeTls(path.join(dataDir, TLS_DIR)) : null;
 
   for (let attempt = 1; ; attempt++) {
     let ports = { port, controllerPort };
@@ -184,8 +192,14 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
       ports = { port: port ?? (controllerPort === a ? b : a), controllerPort: controllerPort ?? b };
       if (ports.port === ports.controllerPort) ports.controllerPort = a;
     }
+    if (security && (!securePorts || attempt > 1)) {
+      const taken = new Set([ports.port, ports.controllerPort]);
+      const free = (await freePorts(5)).filter((p) => !taken.has(p));
+      securePorts = { ssl: free[0], saslSsl: free[1], saslPlaintext: free[2] };
+    }
+    const secure = security ? { ...tls, ports: securePorts, users: security.users ?? [] } : null;
     try {
-      return await startOn({ dataDir, classpath, ...ports, format: !formatted, log, timeoutMs });
+      return await startOn({ dataDir, classpath, ...ports, format: !formatted, log, timeoutMs, secure });
     } catch (err) {
       // Free ports are found by binding and closing: another process may take one before the
       // broker binds it. A fresh dir can be formatted again for other ports; try those.
@@ -196,24 +210,31 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
   }
 }
 
-async function startOn({ dataDir, classpath, port, controllerPort, format, log, timeoutMs }) {
+async function startOn({ dataDir, classpath, port, controllerPort, format, log, timeoutMs, secure }) {
   const serverProperties = path.join(dataDir, 'server.properties');
   const log4jConfig = path.join(dataDir, 'log4j2.properties');
-  await writeFile(serverProperties, serverPropertiesText({ dataDir, port, controllerPort }));
+  await writeFile(serverProperties, serverPropertiesText({ dataDir, port, controllerPort, secure }));
   await writeFile(log4jConfig, log4jText(path.join(dataDir, SERVER_LOG)));
 
   if (format) {
     const clusterId = (await runJava(classpath, 'kafka.tools.StorageTool', ['random-uuid'], dataDir)).trim();
+    // SCRAM credentials go into the cluster metadata at format time (KRaft has no ZooKeeper to
+    // hold them): one --add-scram per user and mechanism. The arguments hold the passwords, so
+    // a failure quotes only the tool's output (runJava never echoes its arguments).
+    const scram = (secure?.users ?? []).flatMap((u) =>
+      SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]),
+    );
     await runJava(
       classpath,
       'kafka.tools.StorageTool',
-      ['format', '-t', clusterId, '-c', serverProperties, '--standalone'],
+      ['format', '-t', clusterId, '-c', serverProperties, '--standalone', ...scram],
       dataDir,
     );
     log(`formatted ${path.join(dataDir, LOG_DIRS)} (cluster ${clusterId})`);
   }
 
-  const launchOptions = { dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs };
+  const securePorts = secure?.ports;
+  const launchOptions = { dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs, securePorts };
   let current = await launch(launchOptions);
   const handle = {
     brokers: `${HOST}:${port}`,
@@ -221,6 +242,17 @@ async function startOn({ dataDir, classpath, port, controllerPort, format, log, 
     controllerPort,
     pid: current.pid,
     dataDir,
+    ...(secure
+      ? {
+          security: {
+            ssl: `${HOST}:${securePorts.ssl}`,
+            saslSsl: `${HOST}:${securePorts.saslSsl}`,
+            saslPlaintext: `${HOST}:${securePorts.saslPlaintext}`,
+            caFile: secure.caFile,
+            mechanisms: [...SCRAM_MECHANISMS],
+          },
+        }
+      : {}),
     async stop() {
       await current.stop();
       await rm(path.join(dataDir, STATE_FILE), { force: true });
@@ -235,7 +267,7 @@ async function startOn({ dataDir, classpath, port, controllerPort, format, log, 
   return handle;
 }
 
-async function launch({ dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs }) {
+async function launch({ dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs, securePorts }) {
   const serverLog = path.join(dataDir, SERVER_LOG);
   const stdoutLog = path.join(dataDir, STDOUT_LOG);
   // A restart appends to both logs: look only at what this launch writes.
@@ -283,6 +315,7 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
     version: KAFKA_VERSION,
     dataDir,
     log: serverLog,
+    ...(securePorts ? { securePorts } : {}),
   };
   const writeState = (value) =>
     writeFile(path.join(dataDir, STATE_FILE), `${JSON.stringify(value, null, 2)}\n`);
@@ -302,7 +335,13 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
       await rm(path.join(dataDir, STATE_FILE), { force: true });
       throw err;
     }
-    if ((await readSince(serverLog, offsets.server)).includes(READY_LINE) && (await canConnect(HOST, port))) break;
+    if (
+      (await readSince(serverLog, offsets.server)).includes(READY_LINE) &&
+      (await canConnect(HOST, port)) &&
+      (!securePorts || (await canConnectAll(Object.values(securePorts))))
+    ) {
+      break;
+    }
     if (Date.now() > deadline) {
       await stop(5_000);
       await rm(path.join(dataDir, STATE_FILE), { force: true });
@@ -317,17 +356,45 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
   return { pid, stop };
 }
 
-function serverPropertiesText({ dataDir, port, controllerPort }) {
+function serverPropertiesText({ dataDir, port, controllerPort, secure }) {
+  // With `secure`, three more listeners beside PLAINTEXT (kept for admin set-up and the
+  // controller): SSL, SASL_SSL and SASL_PLAINTEXT, the SASL ones with SCRAM-SHA-256 and -512.
+  const extra = secure
+    ? [
+        ['SSL', secure.ports.ssl],
+        ['SASL_SSL', secure.ports.saslSsl],
+        ['SASL_PLAINTEXT', secure.ports.saslPlaintext],
+      ]
+    : [];
+  const listeners = [`PLAINTEXT://${HOST}:${port}`, `CONTROLLER://${HOST}:${controllerPort}`, ...extra.map(([n, p]) => `${n}://${HOST}:${p}`)];
+  const protocols = ['CONTROLLER:PLAINTEXT', 'PLAINTEXT:PLAINTEXT', ...extra.map(([n]) => `${n}:${n}`)];
+  const securityLines = secure
+    ? [
+        'ssl.keystore.type=PKCS12',
+        `ssl.keystore.location=${secure.keystore}`,
+        `ssl.keystore.password=${secure.storePassword}`,
+        `ssl.key.password=${secure.storePassword}`,
+        'ssl.client.auth=none',
+        `sasl.enabled.mechanisms=${SCRAM_MECHANISMS.join(',')}`,
+        ...['sasl_ssl', 'sasl_plaintext'].flatMap((listener) =>
+          SCRAM_MECHANISMS.map(
+            (m) =>
+              `listener.name.${listener}.${m.toLowerCase()}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+          ),
+        ),
+      ]
+    : [];
   const lines = [
     '# Written by scripts/kafka-lib.mjs: a single-node KRaft broker for local runs and tests.',
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`,
-    `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
+    `listeners=${listeners.join(',')}`,
+    `advertised.listeners=${listeners.join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=${protocols.join(',')}`,
+    ...securityLines,
     `log.dirs=${path.join(dataDir, LOG_DIRS)}`,
     // Topics are created on purpose, so tests see real creation (and real "unknown topic").
     'auto.create.topics.enable=false',
@@ -353,6 +420,45 @@ function serverPropertiesText({ dataDir, port, controllerPort }) {
     'log.cleaner.dedupe.buffer.size=8388608',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS material
+
+/**
+ * A throwaway CA and a broker certificate it signs (for IP 127.0.0.1 and localhost), in `dir`,
+ * made with openssl: ca.pem (what clients trust), broker.p12 (the broker's PKCS12 keystore).
+ * Returns { caFile, keystore, storePassword }.
+ */
+async function makeTls(dir) {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const storePassword = randomBytes(12).toString('hex');
+  const f = (name) => path.join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await writeFile(f('broker.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  await runOpenssl(['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '7', '-subj', `/CN=migrate test CA ${randomBytes(4).toString('hex')}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await runOpenssl(['req', ...ec, '-keyout', f('broker.key'), '-out', f('broker.csr'), '-subj', '/CN=127.0.0.1']);
+  await runOpenssl(['x509', '-req', '-in', f('broker.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-out', f('broker.pem'), '-days', '7', '-extfile', f('broker.ext')]);
+  await runOpenssl(['pkcs12', '-export', '-in', f('broker.pem'), '-inkey', f('broker.key'), '-certfile', f('ca.pem'),
+    '-name', 'broker', '-out', f('broker.p12'), '-passout', `pass:${storePassword}`]);
+  return { caFile: f('ca.pem'), keystore: f('broker.p12'), storePassword };
+}
+
+function runOpenssl(args) {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const child = spawn(process.env.OPENSSL || 'openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', (err) => reject(new Error(`cannot run openssl (${err.message}); it makes the broker's TLS certificate`)));
+    child.on('close', (code) => {
+      if (code === 0) return resolve();
+      reject(new Error(`openssl ${args[0]} failed (exit ${code}):\n${output.trim().split('\n').slice(-10).join('\n')}`));
+    });
+  });
 }
 
 function log4jText(file) {
@@ -504,6 +610,11 @@ export async function freePorts(count) {
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve()))));
   }
+}
+
+async function canConnectAll(ports) {
+  for (const p of ports) if (!(await canConnect(HOST, p))) return false;
+  return true;
 }
 
 function canConnect(host, port, timeoutMs = 1_000) {

@@ -8,6 +8,7 @@ import { YamlSource, zodProblems } from './playbook/source.js';
 import { parseDuration } from './util/time.js';
 
 const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const httpUrl = z.string().refine((v) => isHttpUrl(v), 'expected an http:// or https:// URL');
 
 const configSchema = z
   .object({
@@ -20,7 +21,8 @@ const configSchema = z
           ])
           .optional(),
         clientId: z.string().optional(),
-        ssl: z.boolean().optional(),
+        /** true, or { ca: path of a PEM file of the CA(s) that signed the brokers' certificates }. */
+        ssl: z.union([z.boolean(), z.object({ ca: z.string().min(1) }).strict()]).optional(),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -46,16 +48,45 @@ const configSchema = z
       .optional(),
     flags: z
       .object({
-        provider: z.enum(['file']).optional(),
+        /** file (default): a flagd-format flag file; unleash: an Unleash server's admin API. */
+        provider: z.enum(['file', 'unleash']).optional(),
         /** flagd-format JSON flag file */
         file: z.string().optional(),
+        unleash: z
+          .object({
+            url: httpUrl.optional(),
+            project: z.string().min(1).optional(),
+            environment: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** After flag.set, wait until an evaluation endpoint serves the new value. */
+        propagation: z
+          .object({
+            /** An OFREP endpoint's base URL (flagd: http://host:8016). */
+            ofrep: httpUrl.optional(),
+            /** Unleash's client API at flags.unleash.url, with UNLEASH_CLIENT_TOKEN. */
+            unleash: z.boolean().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
     schemas: z
       .object({
-        source: z.enum(['dir']).optional(),
+        /** dir (default): schemas/<Event>/<version>.json; registry: a Confluent-compatible schema registry. */
+        source: z.enum(['dir', 'registry']).optional(),
         dir: z.string().optional(),
+        registry: z
+          .object({
+            /** e.g. http://127.0.0.1:8080/apis/ccompat/v7 (Apicurio) or http://host:8081 (Confluent). */
+            url: httpUrl.optional(),
+            /** HTTP basic auth user; the password is read only from SCHEMA_REGISTRY_PASSWORD. */
+            username: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -80,13 +111,38 @@ export interface Config {
   /** Where run state lives: the file store in stateDir (default), or the shared Kafka store. */
   state: StateConfig;
   /** The flag provider: a flagd-format flag file by default. */
-  flags: { provider: 'file'; file: string };
+  flags: FlagsConfig;
   /** The schema registry: a directory of schemas/<EventName>/<version>.json by default. */
-  schemas: { source: 'dir'; dir: string };
+  schemas: SchemasConfig;
   /** Run notifications: a webhook URL (env MIGRATE_NOTIFY_WEBHOOK), if any. */
   notify?: { webhook: string };
   /** The config file read, if any. */
   file: string | undefined;
+}
+
+/**
+ * The `flags` section after the environment. Tokens come only from the environment and live only
+ * in memory: nothing that writes state, logs or --json ever sees this object.
+ */
+export interface FlagsConfig {
+  provider: 'file' | 'unleash';
+  /** The flag file (provider file). */
+  file: string;
+  /** provider unleash: env UNLEASH_URL, UNLEASH_PROJECT (default "default"), UNLEASH_ENVIRONMENT (default "development"), UNLEASH_API_TOKEN. */
+  unleash?: { url: string | undefined; project: string; environment: string; token: string | undefined };
+  /** Where flag.set waits for its new value to be served, if anywhere. */
+  propagation?:
+    | { via: 'ofrep'; url: string; token: string | undefined }
+    | { via: 'unleash'; url: string | undefined; token: string | undefined };
+}
+
+/** The `schemas` section after the environment. The registry password comes only from the environment. */
+export interface SchemasConfig {
+  source: 'dir' | 'registry';
+  /** The schema directory (source dir). */
+  dir: string;
+  /** source registry: env MIGRATE_SCHEMA_REGISTRY_URL, SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD. */
+  registry?: { url: string | undefined; username: string | undefined; password: string | undefined };
 }
 
 /** The `state` section after defaults: which RunStore, and the Kafka store's topics and session timeout. */
@@ -138,8 +194,11 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
   let kafka: KafkaConnection | undefined;
   if (brokers.length) {
     kafka = { brokers, clientId: fromFile.kafka?.clientId ?? 'migrate' };
-    const ssl = env.KAFKA_SSL !== undefined ? parseBool('KAFKA_SSL', env.KAFKA_SSL) : fromFile.kafka?.ssl;
-    if (ssl) kafka.ssl = true;
+    const sslFile = fromFile.kafka?.ssl;
+    const ssl = env.KAFKA_SSL !== undefined ? parseBool('KAFKA_SSL', env.KAFKA_SSL) : sslFile !== undefined && sslFile !== false;
+    const ca = env.KAFKA_SSL_CA || (typeof sslFile === 'object' ? sslFile.ca : undefined);
+    if (ca && (ssl || env.KAFKA_SSL === undefined)) kafka.ssl = { ca: await caFile(o.cwd, ca, env.KAFKA_SSL_CA ? 'KAFKA_SSL_CA' : 'kafka.ssl.ca') };
+    else if (ssl) kafka.ssl = true;
     const mechanism = env.KAFKA_SASL_MECHANISM ?? fromFile.kafka?.sasl?.mechanism;
     if (mechanism) {
       const m = mechanism.toLowerCase();
@@ -156,15 +215,21 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
   }
   const stateDir = path.resolve(o.cwd, o.stateDir ?? env.MIGRATE_STATE_DIR ?? fromFile.state?.dir ?? '.migrate');
   const state = stateConfig(env.MIGRATE_STATE_STORE, fromFile.state);
-  const flagProvider = env.MIGRATE_FLAGS_PROVIDER ?? fromFile.flags?.provider ?? 'file';
-  if (flagProvider !== 'file') throw new UsageError(`MIGRATE_FLAGS_PROVIDER: "${flagProvider}" is not a known flag provider (known: file)`);
-  const flags = { provider: flagProvider, file: path.resolve(o.cwd, env.MIGRATE_FLAGS_FILE ?? fromFile.flags?.file ?? 'flags.json') } as const;
-  const schemaSource = env.MIGRATE_SCHEMAS_SOURCE ?? fromFile.schemas?.source ?? 'dir';
-  if (schemaSource !== 'dir') throw new UsageError(`MIGRATE_SCHEMAS_SOURCE: "${schemaSource}" is not a known schema source (known: dir)`);
-  const schemas = { source: schemaSource, dir: path.resolve(o.cwd, env.MIGRATE_SCHEMAS_DIR ?? fromFile.schemas?.dir ?? 'schemas') } as const;
+  const flags = flagsConfig(env, fromFile.flags, o.cwd);
+  const schemas = schemasConfig(env, fromFile.schemas, o.cwd);
   const webhook = env.MIGRATE_NOTIFY_WEBHOOK || fromFile.notify?.webhook;
   if (webhook && !isHttpUrl(webhook)) throw new UsageError('MIGRATE_NOTIFY_WEBHOOK: not an http:// or https:// URL');
   return { kafka, stateDir, state, flags, schemas, ...(webhook ? { notify: { webhook } } : {}), file: used };
+}
+
+/** The CA file's absolute path, once it is known to hold a PEM certificate (it is read again at connect). */
+async function caFile(cwd: string, value: string, key: string): Promise<string> {
+  const file = path.resolve(cwd, value);
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`${key}: cannot read the CA file ${value}: ${err.code ?? err.message}`, 'point it at the PEM file of the CA that signed the brokers\' certificates');
+  });
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`${key}: ${value} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return file;
 }
 
 /** host:port, with a port Kafka can listen on. */
@@ -175,6 +240,39 @@ function isBrokerAddress(value: string): boolean {
 
 function isHttpUrl(value: string): boolean {
   return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+}
+
+function flagsConfig(env: Record<string, string | undefined>, file: ConfigFile['flags'], cwd: string): FlagsConfig {
+  const provider = env.MIGRATE_FLAGS_PROVIDER || file?.provider || 'file';
+  if (provider !== 'file' && provider !== 'unleash') throw new UsageError(`MIGRATE_FLAGS_PROVIDER: "${provider}" is not a known flag provider (known: file, unleash)`);
+  const flags: FlagsConfig = { provider, file: path.resolve(cwd, env.MIGRATE_FLAGS_FILE ?? file?.file ?? 'flags.json') };
+  const unleashUrl = env.UNLEASH_URL || file?.unleash?.url;
+  if (unleashUrl !== undefined && !isHttpUrl(unleashUrl)) throw new UsageError('UNLEASH_URL: not an http:// or https:// URL');
+  if (provider === 'unleash' || file?.unleash || file?.propagation?.unleash) {
+    flags.unleash = {
+      url: unleashUrl,
+      project: env.UNLEASH_PROJECT || file?.unleash?.project || 'default',
+      environment: env.UNLEASH_ENVIRONMENT || file?.unleash?.environment || 'development',
+      token: env.UNLEASH_API_TOKEN || undefined,
+    };
+  }
+  const ofrep = env.MIGRATE_FLAGS_OFREP_URL || file?.propagation?.ofrep;
+  if (ofrep !== undefined && !isHttpUrl(ofrep)) throw new UsageError('MIGRATE_FLAGS_OFREP_URL: not an http:// or https:// URL');
+  if (ofrep) flags.propagation = { via: 'ofrep', url: ofrep, token: env.OFREP_TOKEN || undefined };
+  else if (file?.propagation?.unleash) flags.propagation = { via: 'unleash', url: unleashUrl, token: env.UNLEASH_CLIENT_TOKEN || undefined };
+  return flags;
+}
+
+function schemasConfig(env: Record<string, string | undefined>, file: ConfigFile['schemas'], cwd: string): SchemasConfig {
+  const source = env.MIGRATE_SCHEMAS_SOURCE || file?.source || 'dir';
+  if (source !== 'dir' && source !== 'registry') throw new UsageError(`MIGRATE_SCHEMAS_SOURCE: "${source}" is not a known schema source (known: dir, registry)`);
+  const schemas: SchemasConfig = { source, dir: path.resolve(cwd, env.MIGRATE_SCHEMAS_DIR ?? file?.dir ?? 'schemas') };
+  const url = env.MIGRATE_SCHEMA_REGISTRY_URL || file?.registry?.url;
+  if (url !== undefined && !isHttpUrl(url)) throw new UsageError('MIGRATE_SCHEMA_REGISTRY_URL: not an http:// or https:// URL');
+  if (source === 'registry' || file?.registry) {
+    schemas.registry = { url, username: env.SCHEMA_REGISTRY_USERNAME || file?.registry?.username, password: env.SCHEMA_REGISTRY_PASSWORD || undefined };
+  }
+  return schemas;
 }
 
 function stateConfig(storeEnv: string | undefined, file: ConfigFile['state']): StateConfig {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import kafkajs, { type Admin, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
 import { TransientError } from '../errors.js';
 import type {
@@ -8,10 +8,13 @@ import type {
   KafkaConnection,
   KafkaRecord,
   PartitionOffsets,
+  RecordChunk,
   TopicDescription,
   TopicReader,
   TopicSpec,
 } from './kafka.js';
+import { startTopicReader } from './kafka-reader.js';
+import { forEachRecord } from './kafka-records.js';
 
 const { Kafka, logLevel, ConfigResourceTypes, AssignerProtocol } = kafkajs;
 
@@ -20,13 +23,23 @@ export function kafkajsClient(c: KafkaConnection): KafkaClient {
   return new Kafka({
     clientId: c.clientId,
     brokers: c.brokers,
-    ssl: c.ssl,
+    ssl: tlsOptions(c.ssl),
     sasl: c.sasl as SASLOptions | undefined,
     connectionTimeout: c.connectionTimeoutMs ?? 3000,
     requestTimeout: c.requestTimeoutMs ?? 10000,
     logLevel: logLevel.NOTHING,
     retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2000 },
   });
+}
+
+/** The connection's ssl setting as kafkajs takes it: a CA path becomes the PEM it holds (read now, at connect). */
+function tlsOptions(ssl: KafkaConnection['ssl']): boolean | { ca?: string; rejectUnauthorized?: boolean } | undefined {
+  if (typeof ssl !== 'object' || !ssl.ca) return ssl;
+  try {
+    return { ...ssl, ca: readFileSync(ssl.ca, 'utf8') };
+  } catch (err) {
+    throw new Error(`cannot read the CA file ${ssl.ca} (KAFKA_SSL_CA): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
 }
 
 /** KafkaAdmin on kafkajs's admin client. */
@@ -41,7 +54,11 @@ export class KafkajsAdmin implements KafkaAdmin {
     const client = kafkajsClient(c);
     const admin = client.admin();
     const self = new KafkajsAdmin(client, admin, c.brokers);
-    await self.call('connect', () => admin.connect());
+    try {
+      await admin.connect();
+    } catch (err) {
+      throw translateKafkaError('connect', err, c.brokers, c);
+    }
     return self;
   }
 
@@ -167,34 +184,11 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async readTopic(topic: string, from: Record<number, number>, onRecord: (r: KafkaRecord) => void): Promise<TopicReader> {
-    // kafkajs reads only through a group; a throwaway one that never commits, deleted on close.
-    const groupId = `migrate-reader-${randomBytes(6).toString('hex')}`;
-    const consumer = this.client.consumer({ groupId, maxWaitTimeInMs: 250, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 5 } });
-    const position: Record<number, number> = { ...from };
-    await this.call(`read ${topic}`, async () => {
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const offset = Number(m.offset);
-          if (offset < (position[batch.partition] ?? 0)) continue;
-          onRecord({ partition: batch.partition, offset, key: m.key, value: m.value, timestamp: Number(m.timestamp) });
-          position[batch.partition] = offset + 1;
-        }
-      },
-    });
-    for (const [partition, offset] of Object.entries(from)) consumer.seek({ topic, partition: Number(partition), offset: String(offset) });
-    return {
-      position: () => ({ ...position }),
-      close: async () => {
-        await consumer.disconnect().catch(() => undefined);
-        await this.admin.deleteGroups([groupId]).catch(() => undefined);
-      },
-    };
+    return this.readTopicChunks(topic, from, (c) => forEachRecord(c.partition, c.records, c.from, c.aborted, onRecord));
+  }
+
+  async readTopicChunks(topic: string, from: Record<number, number>, onChunk: (chunk: RecordChunk) => void | Promise<void>): Promise<TopicReader> {
+    return startTopicReader(this.client, topic, from, onChunk, (what, err) => translateKafkaError(what, err, this.brokers));
   }
 
   async close(): Promise<void> {
@@ -212,11 +206,32 @@ export class KafkajsAdmin implements KafkaAdmin {
 }
 
 /** kafkajs error -> our error: connection trouble and retriable protocol errors become TransientError. */
-export function translateKafkaError(what: string, err: unknown, brokers: string[]): Error {
+export function translateKafkaError(what: string, err: unknown, brokers: string[], connection?: Pick<KafkaConnection, 'sasl'>): Error {
   const e = err as { name?: string; message?: string; retriable?: boolean; type?: string; originalError?: unknown };
   const root = (e.originalError ?? err) as { name?: string; message?: string };
   const name = root.name ?? e.name ?? '';
   const message = root.message ?? e.message ?? String(err);
+  // Neither is worth retrying, and neither kafkajs message says what to do. No password in either.
+  if (name === 'KafkaJSSASLAuthenticationError' || /SASL \S+( \S+)? authentication failed/i.test(message)) {
+    const sasl = connection?.sasl;
+    const who = sasl ? `user ${sasl.username} (${sasl.mechanism.toUpperCase()})` : 'this client';
+    return new Error(
+      `cannot ${what}: authentication failed for ${who} at ${brokers.join(',')}: check KAFKA_SASL_USERNAME, KAFKA_SASL_MECHANISM and KAFKA_SASL_PASSWORD`,
+      { cause: err },
+    );
+  }
+  if (/self[- ]signed certificate|unable to (verify|get local issuer)|certificate (has expired|is not yet valid|signature failure)|does not match certificate's altnames|ERR_TLS_CERT|CERT_/i.test(message)) {
+    const reason = message.replace(/^(Connection error|Failed to connect): /, '');
+    return new Error(
+      `cannot ${what}: the broker's certificate is not trusted: set KAFKA_SSL_CA to the PEM file of the CA that signed it (${reason})`,
+      { cause: err },
+    );
+  }
+  // A broker that has just (re)started loads its groups before it coordinates them: kafkajs gives up
+  // looking for the coordinator with a "non-retriable" error that is over in seconds.
+  if (/GroupCoordinatorNotFound|find group coordinator|COORDINATOR_NOT_AVAILABLE|COORDINATOR_LOAD_IN_PROGRESS|NOT_COORDINATOR/i.test(`${name} ${e.type ?? ''} ${message}`)) {
+    return new TransientError(`cannot ${what}: Kafka at ${brokers.join(',')} has no group coordinator ready yet (${message})`, { cause: err });
+  }
   if (/Connection|NumberOfRetriesExceeded|RequestTimeout|ECONNREFUSED|ETIMEDOUT|not available|EPIPE|ECONNRESET/i.test(`${name} ${message}`)) {
     return new TransientError(`cannot ${what}: Kafka at ${brokers.join(',')} did not answer (${message})`, { cause: err });
   }

@@ -7,6 +7,7 @@
 export interface KafkaConnection {
   brokers: string[];
   clientId: string;
+  /** true: TLS trusting the system CAs; { ca }: the path of a PEM file of the CAs to trust instead (read at connect). */
   ssl?: boolean | { ca?: string; rejectUnauthorized?: boolean };
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   connectionTimeoutMs?: number;
@@ -68,10 +69,25 @@ export interface KafkaRecord {
   timestamp: number;
 }
 
+/**
+ * Undecoded records of one partition as fetched: record batches (Kafka's format, magic 2) from
+ * offset `from` on; decode them with forEachRecord (kafka-records.ts), which skips what lies before
+ * `from`, control batches and the `aborted` transactions. A chunk of many small events is cheaper
+ * to hand to a worker thread than the records one by one.
+ */
+export interface RecordChunk {
+  partition: number;
+  from: number;
+  records: Buffer;
+  aborted: { producerId: bigint; firstOffset: number }[];
+}
+
 /** A running read of a topic from given offsets; records go to the callback as they arrive. */
 export interface TopicReader {
   /** The next offset to be read, per partition. */
   position(): Record<number, number>;
+  /** Why reading stopped for good (e.g. a compression it cannot read); undefined while it reads or retries. */
+  failure?(): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -109,6 +125,11 @@ export interface KafkaAdmin {
    * beyond the batch being handed over.
    */
   readTopic(topic: string, from: Record<number, number>, onRecord: (r: KafkaRecord) => void): Promise<TopicReader>;
+  /**
+   * readTopic handing over undecoded chunks (see RecordChunk). When `onChunk` returns a promise the
+   * reading waits for it before the next chunk, so memory stays bounded by what the consumer holds.
+   */
+  readTopicChunks?(topic: string, from: Record<number, number>, onChunk: (chunk: RecordChunk) => void | Promise<void>): Promise<TopicReader>;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { consumerLag, type KafkaRecord } from '../adapters/kafka.js';
+import { consumerLag, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
+import { checkWorkers, EventChecks, type ChunkOutcome } from '../adapters/event-checks.js';
 import { TransientError } from '../errors.js';
-import { compileSchema, type Validator } from '../schema/validate.js';
+import { compileSchema, type SchemaIssue, type Validator } from '../schema/validate.js';
 import { SeenIds } from '../util/seen-ids.js';
 import { defineStep, type StepContext } from './contract.js';
 
@@ -52,6 +53,8 @@ interface VerifyMemory {
   failure?: Error;
   pending: Sample[];
   compared: Set<string>;
+  reader?: TopicReader;
+  checks?: EventChecks;
 }
 
 function where(r: Pick<KafkaRecord, 'partition' | 'offset'>): string {
@@ -79,6 +82,8 @@ export const kafkaVerifyStep = defineStep({
     const mem = ctx.memory as unknown as VerifyMemory;
     if (!mem.started) await start(p, ctx, mem);
     if (mem.failure) throw mem.failure;
+    const readFailure = mem.reader?.failure?.() ?? mem.checks?.failure;
+    if (readFailure) throw readFailure;
     if (p.kind === 'form') await compareSamples(p, ctx, mem);
 
     let lag: number | undefined;
@@ -104,9 +109,11 @@ export const kafkaVerifyStep = defineStep({
 /** Marks where "since the step began" is, and starts reading from there. */
 async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
   const [kafka, schemas] = await Promise.all([ctx.kafka(), ctx.schemas()]);
-  const registered = await schemas.get(p.event, p.version);
-  if (!registered) throw new Error(`schema ${p.event} v${p.version} is not registered in ${schemas.description}; register it first (schema.register)`);
-  const validate = await compileSchema(registered.schema);
+  const registered = await schemas.get(p.event, p.version, { topic: p.topic });
+  if (!registered) {
+    const why = await schemas.whyMissing?.(p.event, p.version, { topic: p.topic });
+    throw new Error(`schema ${p.event} v${p.version} is not registered ${why ? `(${why})` : `in ${schemas.description}`}; register it first (schema.register)`);
+  }
   const offsets = await kafka.topicOffsets(p.topic);
   if (offsets.length === 0) throw new Error(`topic ${p.topic} does not exist`);
   mem.count = 0;
@@ -115,9 +122,66 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   mem.compared = new Set();
   const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : o.logEnd]));
   const label = `${p.event} v${p.version}`;
-  const reader = await kafka.readTopic(p.topic, from, (r) => inspect(r, p, mem, validate, label));
+  const workers = kafka.readTopicChunks ? checkWorkers() : 0;
+  let reader: TopicReader;
+  if (workers > 0 && kafka.readTopicChunks) {
+    // JSON, schema and id hashing in worker threads; duplicates and counts here, in chunk order.
+    const samples = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
+    const checks = await EventChecks.start(workers, { schema: registered.schema, samples }, (o) => absorb(o, p, mem, label));
+    ctx.defer(() => checks.close());
+    mem.checks = checks;
+    reader = await kafka.readTopicChunks(p.topic, from, (chunk) => (mem.failure ? undefined : checks.submit(chunk)));
+  } else {
+    const validate = await compileSchema(registered.schema);
+    reader = await kafka.readTopic(p.topic, from, (r) => inspect(r, p, mem, validate, label));
+  }
   ctx.defer(() => reader.close());
+  mem.reader = reader;
   mem.started = true;
+}
+
+/** Takes in one chunk checked by a worker: ids into the duplicate table in offset order, then its count and failure. */
+function absorb(o: ChunkOutcome, p: Params, mem: VerifyMemory, label: string): void {
+  if (mem.failure) return;
+  for (let i = 0; i < o.offsets.length; i++) {
+    const r = { partition: o.partition, offset: o.offsets[i] as number };
+    const seen = mem.ids.addHash(o.hashes[2 * i] as number, o.hashes[2 * i + 1] as number, r.partition, r.offset);
+    if (seen) {
+      mem.failure = duplicate(o.eventId(r.offset) ?? '(unreadable)', seen, r);
+      return;
+    }
+  }
+  mem.count += o.passed;
+  for (const s of o.samples ?? []) sample(p, mem, s.key, s.payload, { partition: o.partition, offset: s.offset });
+  const f = o.failure;
+  if (f) {
+    const r = { partition: o.partition, offset: f.offset };
+    if (f.notJson) mem.failure = notJson(r);
+    else if (f.issues?.length) mem.failure = invalid(r, label, f.issues, (f.more ?? 0) + f.issues.length);
+    else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
+  }
+}
+
+function notJson(r: Pick<KafkaRecord, 'partition' | 'offset'>): Error {
+  return new Error(`event at ${where(r)} is not JSON`);
+}
+
+function invalid(r: Pick<KafkaRecord, 'partition' | 'offset'>, label: string, issues: SchemaIssue[], total: number): Error {
+  const first = issues[0] as SchemaIssue;
+  return new Error(`event at ${where(r)} fails the schema ${label} at ${first.path || '/'} (${first.schemaPath}): ${first.message}` + (total > 1 ? ` (and ${total - 1} more)` : ''));
+}
+
+function duplicate(id: string, seen: Pick<KafkaRecord, 'partition' | 'offset'>, r: Pick<KafkaRecord, 'partition' | 'offset'>): Error {
+  // Partitions are read in parallel: name the two places in offset order, whichever came first.
+  const [a, b] = [where(seen), where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+  return new Error(`duplicate event_id ${id}: at ${a} and at ${b}; a consumer would apply it twice`);
+}
+
+/** Keeps a key's payload for the parity comparison, while fewer than `sample` keys are kept or compared. */
+function sample(p: Params, mem: VerifyMemory, key: string, payload: unknown, r: Pick<KafkaRecord, 'partition' | 'offset'>): void {
+  if (p.kind === 'form' && p.parity && mem.compared.size + mem.pending.length < p.parity.sample && !mem.pending.some((s) => s.key === key) && !mem.compared.has(key)) {
+    mem.pending.push({ key, payload, where: where(r) });
+  }
 }
 
 /** Checks one record as it arrives; the first failure is kept and reported by the next check. */
@@ -127,33 +191,25 @@ function inspect(r: KafkaRecord, p: Params, mem: VerifyMemory, validate: Validat
   try {
     event = JSON.parse(r.value?.toString('utf8') ?? 'null');
   } catch {
-    mem.failure = new Error(`event at ${where(r)} is not JSON`);
+    mem.failure = notJson(r);
     return;
   }
   const issues = validate(event);
   if (issues.length) {
-    const first = issues[0] as (typeof issues)[number];
-    mem.failure = new Error(
-      `event at ${where(r)} fails the schema ${label} at ${first.path || '/'} (${first.schemaPath}): ${first.message}` +
-        (issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''),
-    );
+    mem.failure = invalid(r, label, issues, issues.length);
     return;
   }
   const id = (event as { event_id?: unknown }).event_id;
   if (typeof id === 'string') {
     const seen = mem.ids.add(id, r.partition, r.offset);
     if (seen) {
-      // Partitions are read in parallel: name the two places in offset order, whichever came first.
-      const [a, b] = [where(seen), where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
-      mem.failure = new Error(`duplicate event_id ${id}: at ${a} and at ${b}; a consumer would apply it twice`);
+      mem.failure = duplicate(id, seen, r);
       return;
     }
   }
   mem.count += 1;
   const key = r.key?.toString('utf8');
-  if (p.kind === 'form' && p.parity && key && mem.compared.size + mem.pending.length < p.parity.sample && !mem.pending.some((s) => s.key === key) && !mem.compared.has(key)) {
-    mem.pending.push({ key, payload: (event as { payload?: unknown }).payload, where: where(r) });
-  }
+  if (key && p.kind === 'form') sample(p, mem, key, (event as { payload?: unknown }).payload, r);
 }
 
 /** Compares sampled replicas with what the sync endpoint returns for the same key. */
