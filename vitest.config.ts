@@ -10,6 +10,18 @@ export default defineConfig({
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 20_000 },
       },
       {
+        // Flag servers and the schema registry (Unleash on PostgreSQL, flagd, Apicurio Registry),
+        // each real and started once for these tests, beside their own broker.
+        test: {
+          name: 'services',
+          include: ['test/services/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts', 'test/support/services-setup.ts'],
+          testTimeout: 90_000,
+          // On a fresh machine the setup builds flagd from source (minutes; .ci/run builds it first).
+          hookTimeout: 900_000,
+        },
+      },
+      {
         // Integration and end-to-end tests share one real broker, started once for them.
         test: {
           name: 'kafka',

@@ -28,3 +28,14 @@ export interface FlagProvider {
 export function isOn(flag: FlagState | undefined): boolean {
   return Boolean(flag?.enabled && flag.value === true);
 }
+
+/**
+ * Where applications are served flag values: an evaluation endpoint (OFREP, Unleash's client
+ * API). flag.set waits on it after switching, so "switched" means applications see it.
+ */
+export interface FlagEvaluator {
+  /** e.g. "OFREP at http://127.0.0.1:8016" — for messages. */
+  readonly description: string;
+  /** The value served now, or undefined when the endpoint does not know the flag. */
+  evaluate(key: string): Promise<{ value: unknown } | undefined>;
+}

@@ -135,6 +135,7 @@ async function scratchTopic(kafka: KafkaAdmin, at: string): Promise<DoctorCheck>
 /** What to do about a Kafka error, by what the error says. */
 function kafkaFix(err: unknown, at: string, permission?: string): string {
   const text = chain(err);
+  if (/certificate is not trusted/.test(text)) return "set KAFKA_SSL_CA (or kafka.ssl.ca) to the PEM file of the CA that signed the brokers' certificates (docs/kafka-security.md)";
   if (/SASL|authenticat/i.test(text)) return 'check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (and KAFKA_SSL=true if the listener uses TLS)';
   if (/AUTHORIZATION|not authorized|denied/i.test(text)) return `grant this principal ${permission ?? 'the needed ACLs'} (kafka-acls.sh --add ...)`;
   if (/did not answer|ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|Connection|timeout/i.test(text)) {
@@ -145,6 +146,7 @@ function kafkaFix(err: unknown, at: string, permission?: string): string {
 
 /** The flag provider: the flag file exists, parses as flagd JSON, and can be rewritten atomically. */
 async function flagsCheck(config: Config, cwd: string): Promise<DoctorCheck> {
+  if (config.flags.provider === 'unleash') return unleashCheck(config);
   const file = config.flags.file;
   const shown = display(cwd, file);
   const dir = path.dirname(file);
@@ -176,8 +178,21 @@ async function flagsCheck(config: Config, cwd: string): Promise<DoctorCheck> {
   return { name: 'flags', status: 'ok', message: `flag file ${shown}: ${count} ${count === 1 ? 'flag' : 'flags'}, writable` };
 }
 
+/** Unleash: the token is accepted, and the project and environment exist (asked through a flag read). */
+async function unleashCheck(config: Config): Promise<DoctorCheck> {
+  const fix = 'set UNLEASH_URL (or flags.unleash.url) and UNLEASH_API_TOKEN (an admin API token); flags.unleash.project / environment name where the flags live (docs/flags/unleash.md)';
+  try {
+    const provider = await openFlagProvider(config.flags);
+    await provider.get('migrate-doctor-probe');
+    return { name: 'flags', status: 'ok', message: `${provider.description}: token accepted, project and environment found` };
+  } catch (err) {
+    return { name: 'flags', status: 'fail', message: oneLine(err), fix };
+  }
+}
+
 /** The schema source: the directory is readable and every schemas/<Event>/<n>.json in it parses. */
 async function schemasCheck(config: Config, cwd: string): Promise<DoctorCheck> {
+  if (config.schemas.source === 'registry') return registryCheck(config);
   const dir = config.schemas.dir;
   const shown = display(cwd, dir);
   if (!existsSync(dir)) {
@@ -221,6 +236,24 @@ async function schemasCheck(config: Config, cwd: string): Promise<DoctorCheck> {
     return { name: 'schemas', status: 'warn', message: `schema directory ${shown}: ${found}, all parse; not writable`, fix: `schema.register cannot register new versions until ${shown} is writable` };
   }
   return { name: 'schemas', status: 'ok', message: `schema directory ${shown}: ${found}, all parse` };
+}
+
+/** A Confluent-compatible registry: reachable with the configured credentials; counts its subjects. */
+async function registryCheck(config: Config): Promise<DoctorCheck> {
+  const fix = 'start one (npm run registry:start prints its URL), or set MIGRATE_SCHEMA_REGISTRY_URL / schemas.registry.url to its Confluent-compatible API';
+  let registry;
+  try {
+    registry = await openSchemaRegistry(config.schemas);
+  } catch (err) {
+    return { name: 'schemas', status: 'fail', message: oneLine(err), fix };
+  }
+  try {
+    const subjects = (await registry.subjects?.()) ?? [];
+    return { name: 'schemas', status: 'ok', message: `${registry.description}: ${subjects.length} ${subjects.length === 1 ? 'subject' : 'subjects'}` };
+  } catch (err) {
+    const credentials = /credentials/.test(oneLine(err));
+    return { name: 'schemas', status: 'fail', message: `cannot list subjects: ${oneLine(err)}`, fix: credentials ? 'check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD' : fix };
+  }
 }
 
 /** Run state: the file store's directory (or the one it will be created in) is writable. */

@@ -8,7 +8,7 @@ import type { Check, Progress, StepContext } from '../steps/contract.js';
 import { abortable, formatDuration, sleep } from '../util/time.js';
 
 /** The outside world as steps reach it: adapters connected on first use, and the working directory. */
-export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'>;
+export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'> & Partial<Pick<StepContext, 'flagEvaluator'>>;
 import type { EventSink, RunEvent } from './events.js';
 
 /** A gate to put to a person. */
@@ -310,6 +310,7 @@ export function stepContext(o: {
     cwd: o.services.cwd,
     kafka: o.services.kafka,
     flags: o.services.flags,
+    flagEvaluator: o.services.flagEvaluator ?? (() => Promise.resolve(undefined)),
     schemas: o.services.schemas,
     memory: {},
     now: o.now,

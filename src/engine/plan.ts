@@ -161,6 +161,6 @@ async function planStep(
     return found('satisfied', check.summary ?? 'satisfied');
   }
   if (step.type.apply && !check.wait) return found('would act', `${check.summary}; would apply: ${describe}`);
-  if (step.type.apply) return found('would wait', `${check.summary}; then would apply: ${describe}`);
+  if (step.type.apply && !check.applied) return found('would wait', `${check.summary}; then would apply: ${describe}`);
   return found('would wait', overTime ? `${check.summary}; ${overTime.why}` : check.summary);
 }

@@ -1,4 +1,4 @@
-import { openFlagProvider } from '../adapters/flags-open.js';
+import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
@@ -28,6 +28,7 @@ export function openServices(config: Config, cwd: string): OpenServices {
       return kafka;
     },
     flags: () => openFlagProvider(config.flags),
+    flagEvaluator: () => openFlagEvaluator(config.flags),
     schemas: () => openSchemaRegistry(config.schemas),
     close: async () => {
       await kafka?.then((k) => k.close()).catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { FlagProvider } from '../adapters/flags.js';
+import type { FlagEvaluator, FlagProvider } from '../adapters/flags.js';
 import type { KafkaAdmin } from '../adapters/kafka.js';
 import type { SchemaRegistry } from '../adapters/schemas.js';
 
@@ -21,6 +21,11 @@ export type Check =
       progress?: Progress;
       /** Not done, and not ready for apply yet (e.g. a group still has members): keep looking. */
       wait?: boolean;
+      /**
+       * With `wait`: what apply does is already so, only its effect has yet to show (flag.set: the
+       * provider says on, the evaluation endpoint does not serve it yet). Apply would change nothing.
+       */
+      applied?: boolean;
     };
 
 /** What a step sees of the run and the outside world. */
@@ -32,6 +37,8 @@ export interface StepContext {
   kafka(): Promise<KafkaAdmin>;
   /** The configured feature-flag provider. */
   flags(): Promise<FlagProvider>;
+  /** Where applications are served flag values (OFREP, Unleash's client API), if configured. */
+  flagEvaluator(): Promise<FlagEvaluator | undefined>;
   /** The configured schema registry. */
   schemas(): Promise<SchemaRegistry>;
   /** The working directory: relative paths in step params resolve against it. */

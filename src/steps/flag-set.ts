@@ -27,9 +27,22 @@ interface PreviousFlag {
   value: unknown;
 }
 
+/** What an evaluation endpoint serves counts as on exactly when the provider's flag would: the value true. */
+function isServedOn(served: { value: unknown } | undefined): boolean {
+  return served?.value === true;
+}
+
+function servedText(served: { value: unknown } | undefined): string {
+  if (!served) return 'it does not know the flag';
+  if (served.value === undefined) return 'it serves no value';
+  return `it serves ${JSON.stringify(served.value)}`;
+}
+
 /**
  * flag.set: the flag serves `on` (true) or off. The switch of a migration. check only reads, so a
- * run resumed after the switch finds it done and never writes the flag file again.
+ * run resumed after the switch finds it done and never writes the flag file again. With an
+ * evaluation endpoint configured (flags.propagation), the step is done only once that endpoint
+ * serves the declared value, so "switched" means applications see it.
  */
 export const flagSetStep = defineStep({
   type: 'flag.set',
@@ -43,10 +56,23 @@ export const flagSetStep = defineStep({
     const provider = await ctx.flags();
     const flag = await provider.get(p.key);
     const state = flag ? `is ${flagStateText(flag)}` : 'does not exist';
-    if (isOn(flag) === p.on) {
-      return { done: true, summary: `flag ${p.key} ${state} in ${provider.description}`, outputs: { key: p.key, on: p.on } };
+    const evaluator = await ctx.flagEvaluator();
+    if (isOn(flag) !== p.on) {
+      const then = evaluator ? `, then waiting until ${evaluator.description} serves it` : '';
+      return { done: false, summary: `flag ${p.key} ${state} in ${provider.description}, switching it ${p.on ? 'on' : 'off'}${then}` };
     }
-    return { done: false, summary: `flag ${p.key} ${state} in ${provider.description}, switching it ${p.on ? 'on' : 'off'}` };
+    const done = { done: true as const, summary: `flag ${p.key} ${state} in ${provider.description}`, outputs: { key: p.key, on: p.on } };
+    if (!evaluator) return done;
+    // The provider says the declared state; "switched" means applications are served it. Until
+    // the evaluation endpoint serves it, wait: never apply again, so `previous` is recorded once.
+    const served = await evaluator.evaluate(p.key);
+    if (isServedOn(served) === p.on) return { ...done, summary: `${done.summary}; ${evaluator.description} serves it` };
+    return {
+      done: false,
+      wait: true,
+      applied: true,
+      summary: `flag ${p.key} ${state} in ${provider.description}; waiting until ${evaluator.description} serves it (${servedText(served)})`,
+    };
   },
 
   async apply(p, ctx) {

@@ -11,6 +11,7 @@ export function stepContext(overrides: Partial<StepContext> = {}): StepContext {
     signal: new AbortController().signal,
     kafka: () => Promise.reject(new Error('this test gives the step no Kafka')),
     flags: () => Promise.reject(new Error('this test gives the step no flag provider')),
+    flagEvaluator: () => Promise.resolve(undefined),
     schemas: () => Promise.reject(new Error('this test gives the step no schema registry')),
     cwd: process.cwd(),
     progress: () => undefined,

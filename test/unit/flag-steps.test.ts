@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileFlagProvider } from '../../src/adapters/flags-file.js';
-import type { FlagProvider } from '../../src/adapters/flags.js';
+import type { FlagEvaluator, FlagProvider } from '../../src/adapters/flags.js';
+import { planSteps } from '../../src/engine/plan.js';
+import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { InvalidInputError } from '../../src/errors.js';
-import type { StepContext } from '../../src/steps/contract.js';
+import type { StepContext, StepType } from '../../src/steps/contract.js';
 import { stepContext } from '../support/step-context.js';
 import { flagCheckStep } from '../../src/steps/flag-check.js';
 import { flagSetStep } from '../../src/steps/flag-set.js';
@@ -110,5 +112,99 @@ describe('flag.set', () => {
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as InvalidInputError).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:\\d+: flag file is not valid JSON`));
     await expect(flagCheckStep.check(flagCheckStep.params.parse({ key: 'k' }), ctx)).rejects.toBeInstanceOf(InvalidInputError);
+  });
+});
+
+/** Our own FlagEvaluator interface, serving whatever the test sets (the real one is tested against flagd). */
+class FakeEvaluator implements FlagEvaluator {
+  readonly description = 'OFREP at http://flagd.test:8016';
+  served: { value: unknown } | undefined = undefined;
+  calls = 0;
+  evaluate(): Promise<{ value: unknown } | undefined> {
+    this.calls += 1;
+    return Promise.resolve(this.served);
+  }
+}
+
+describe('flag.set with an evaluation endpoint (propagation)', () => {
+  it('after the switch, waits (without applying again) until the endpoint serves the declared value', async () => {
+    const { file, provider, ctx: base } = await flagFile(flagd({ k: boolFlag('off') }));
+    const evaluator = new FakeEvaluator();
+    evaluator.served = { value: false };
+    const ctx: StepContext = { ...base, flagEvaluator: async () => evaluator };
+    const p = flagSetStep.params.parse({ key: 'k', on: true });
+
+    // Not switched yet: apply, and say that a wait follows. The endpoint is not asked.
+    expect(await flagSetStep.check(p, ctx)).toEqual({
+      done: false,
+      summary: `flag k is off in flag file ${file}, switching it on, then waiting until OFREP at http://flagd.test:8016 serves it`,
+    });
+    expect(evaluator.calls).toBe(0);
+    await flagSetStep.apply!(p, ctx);
+
+    const waiting = `flag k is on in flag file ${file}; waiting until OFREP at http://flagd.test:8016 serves it`;
+    expect(await flagSetStep.check(p, ctx)).toEqual({ done: false, wait: true, applied: true, summary: `${waiting} (it serves false)` });
+    evaluator.served = undefined;
+    expect(await flagSetStep.check(p, ctx)).toMatchObject({ done: false, wait: true, summary: `${waiting} (it does not know the flag)` });
+    evaluator.served = { value: undefined };
+    expect(await flagSetStep.check(p, ctx)).toMatchObject({ done: false, wait: true, summary: `${waiting} (it serves no value)` });
+    evaluator.served = { value: 'true' };
+    expect(await flagSetStep.check(p, ctx)).toMatchObject({ done: false, wait: true, summary: `${waiting} (it serves "true")` });
+
+    evaluator.served = { value: true };
+    expect(await flagSetStep.check(p, ctx)).toEqual({
+      done: true,
+      summary: `flag k is on in flag file ${file}; OFREP at http://flagd.test:8016 serves it`,
+      outputs: { key: 'k', on: true },
+    });
+    expect(await provider.get('k')).toMatchObject({ enabled: true, value: true });
+  });
+
+  it('switching off is served once the endpoint serves anything but true (off, no value, or an unknown flag)', async () => {
+    const { ctx: base } = await flagFile(flagd({ k: boolFlag('off') }));
+    const evaluator = new FakeEvaluator();
+    const ctx: StepContext = { ...base, flagEvaluator: async () => evaluator };
+    const p = flagSetStep.params.parse({ key: 'k', on: false });
+    evaluator.served = { value: true };
+    expect(await flagSetStep.check(p, ctx)).toMatchObject({ done: false, wait: true, summary: expect.stringContaining('(it serves true)') });
+    for (const served of [{ value: false }, { value: undefined }, undefined]) {
+      evaluator.served = served;
+      expect(await flagSetStep.check(p, ctx)).toMatchObject({ done: true });
+    }
+  });
+
+  it('an endpoint error fails the check as it is (the engine retries a TransientError)', async () => {
+    const { ctx: base } = await flagFile(flagd({ k: boolFlag('on') }));
+    const boom = new Error('OFREP at http://flagd.test:8016 rejected the token in OFREP_TOKEN (HTTP 401 for flag k)');
+    const ctx: StepContext = { ...base, flagEvaluator: async () => ({ description: 'x', evaluate: () => Promise.reject(boom) }) };
+    await expect(flagSetStep.check(flagSetStep.params.parse({ key: 'k', on: true }), ctx)).rejects.toBe(boom);
+  });
+
+  it('migrate plan says a switched flag still propagating would wait, not that it would be applied again', async () => {
+    const { file, provider } = await flagFile(flagd({ k: boolFlag('on'), j: boolFlag('off') }));
+    const evaluator = new FakeEvaluator();
+    evaluator.served = { value: false };
+    const bound = {
+      loaded: { spec: { name: 'p', steps: [] }, file: 'p.yaml', ref: 'p', checksum: 'x', steps: [] },
+      params: {},
+      secretParams: new Set<string>(),
+      env: {},
+      steps: [
+        { id: 'k-on', with: { key: 'k', on: true } },
+        { id: 'j-on', with: { key: 'j', on: true } },
+      ].map((s) => ({ spec: { id: s.id, uses: 'flag.set', with: s.with }, type: flagSetStep as StepType<unknown>, title: s.id })),
+    } as unknown as BoundPlaybook;
+    const services = {
+      cwd: '.',
+      kafka: () => Promise.reject(new Error('none')),
+      flags: async () => provider,
+      flagEvaluator: async () => evaluator,
+      schemas: () => Promise.reject(new Error('none')),
+    };
+    const result = await planSteps(bound, services, new AbortController().signal, 1000);
+    expect(result.steps.map((s) => [s.id, s.verdict, s.reason])).toEqual([
+      ['k-on', 'would wait', `flag k is on in flag file ${file}; waiting until OFREP at http://flagd.test:8016 serves it (it serves false)`],
+      ['j-on', 'would act', `flag j is off in flag file ${file}, switching it on, then waiting until OFREP at http://flagd.test:8016 serves it; would apply: switch flag j on`],
+    ]);
   });
 });

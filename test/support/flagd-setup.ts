@@ -1,0 +1,61 @@
+// vitest globalSetup (through services-setup.ts): a real flagd serving a flag file over OFREP,
+// for the propagation tests in test/services/.
+//
+// With FLAGD_OFREP_URL and FLAGD_FLAG_FILE both set (e.g. from `node scripts/flagd.mjs start`),
+// that flagd and the file it serves are used as they are. Otherwise flagd is built once
+// (scripts/flagd-lib.mjs) and started in a fresh temp dir serving <dir>/flags.json, and both
+// variables are set in this process's environment, which the test workers inherit.
+//
+// Not MIGRATE_FLAGS_OFREP_URL: every CLI the services tests spawn inherits this environment, and
+// that variable would make each of their flag.set steps wait on this flagd. Tests that want
+// propagation pass it to their CLI themselves.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { TestProject } from 'vitest/node';
+
+import { startFlagd } from '../../scripts/flagd-lib.mjs';
+
+const log = (message: string): void => {
+  process.stderr.write(`[flagd] ${message}\n`);
+};
+
+export default async function setup(_project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  if (process.env.FLAGD_OFREP_URL?.trim() && process.env.FLAGD_FLAG_FILE?.trim()) return undefined;
+
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-flagd-test-'));
+  const flagFile = path.join(dataDir, 'flags.json');
+  let flagd: Awaited<ReturnType<typeof startFlagd>>;
+  try {
+    await writeFile(flagFile, `${JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags: {} }, null, 2)}\n`);
+    flagd = await startFlagd({ flagFile, dataDir: path.join(dataDir, 'flagd'), log });
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  // flagd runs detached; if this process dies without running the teardown, take it along.
+  const killOnExit = (): void => {
+    try {
+      process.kill(-flagd.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', killOnExit);
+
+  process.env.FLAGD_OFREP_URL = flagd.ofrepUrl;
+  process.env.FLAGD_FLAG_FILE = flagFile;
+
+  return async () => {
+    try {
+      await flagd.stop();
+    } finally {
+      process.removeListener('exit', killOnExit);
+      delete process.env.FLAGD_OFREP_URL;
+      delete process.env.FLAGD_FLAG_FILE;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  };
+}
