@@ -22,7 +22,7 @@ const configSchema = z
           .optional(),
         clientId: z.string().optional(),
         /** true, or { ca: path of a PEM file of the CA(s) that signed the brokers' certificates }. */
-        ssl: z.union([z.boolean(), z.object({ ca: z.string().min(1) }).strict()]).optional(),
+        ssl: z.union([z.boolean(), z.object({ ca: z.string().min(1) }).strict()], { error: 'expected true, false or { ca: <PEM file of the CA> }' }).optional(),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),

@@ -1,17 +1,23 @@
-// Secrets never leak: a full sync-to-async run against the real broker and the demo services,
-// with a secret param sent as an http.probe header and in a probe's URL, and secret-looking
-// environment variables. Every output is scanned: the run's stdout and stderr (human and
+// Secrets never leak: a full sync-to-async run with every credential a team would give migrate,
+// each used for real: Kafka over SASL_SSL with SCRAM-SHA-512 (a broker of this test's own, the
+// demo services on its plaintext listener), flags in Unleash (admin and client tokens), the
+// schema in an Apicurio Registry that requires basic auth, and a secret param sent as an
+// http.probe header and in a probe's URL. Every output is scanned: the run's stdout and stderr (human and
 // --json), status, report, plan, validate, graph, doctor, the GitHub job summary, the webhook's
 // messages, and every file left in the working directory (the state under .migrate/ included).
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../support/cli.js';
 import { makeWorld, startCli, startConsumerOf, whenStepRuns, type World } from '../support/procedure.js';
 import { builtinPlaybookDir } from '../../src/playbook/load.js';
+import { startKafka } from '../../scripts/kafka-lib.mjs';
+import { startRegistry } from '../../scripts/registry-lib.mjs';
+import { unleashEnv } from '../support/unleash-admin.js';
 import { report } from './figures.js';
 import { snapshotFiles } from './support.js';
 
@@ -66,17 +72,56 @@ async function secretPlaybook(): Promise<string> {
 }
 
 describe('secrets, through a full sync-to-async run against the real broker', () => {
-  it('a secret param and secret-looking env variables appear in no output and no file', async (ctx) => {
+  it('the SASL password, the Unleash tokens, the registry password and a secret param appear in no output and no file', async (ctx) => {
     const token = `tok-${randomBytes(16).toString('hex')}`;
     const saslPassword = `sasl-${randomBytes(16).toString('hex')}`;
-    const unleashToken = `unleash-${randomBytes(16).toString('hex')}`;
-    const secrets = [token, saslPassword, unleashToken];
-    const env = { KAFKA_SASL_PASSWORD: saslPassword, MIGRATE_UNLEASH_TOKEN: unleashToken, MIGRATE_API_TOKEN: unleashToken };
+    const registryPassword = `reg-${randomBytes(16).toString('hex')}`;
+    const unleash = unleashEnv();
+    const secrets = [token, saslPassword, registryPassword, unleash.adminToken, unleash.clientToken];
+    // A token's secret part alone (after "project:environment.") is a leak too.
+    for (const t of [unleash.adminToken, unleash.clientToken]) secrets.push(t.slice(t.indexOf('.') + 1));
+
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-secrets-'));
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    const broker = await startKafka({ dataDir: path.join(dataDir, 'kafka'), security: { users: [{ name: 'migrate', password: saslPassword }] } });
+    cleanups.push(() => broker.stop());
+    const security = broker.security;
+    if (!security) throw new Error('startKafka({ security }) returned no secured listeners');
+    const registry = await startRegistry({ dataDir: path.join(dataDir, 'registry'), users: { migrate: registryPassword } });
+    cleanups.push(() => registry.stop());
+
+    const env = {
+      KAFKA_BROKERS: security.saslSsl,
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA: security.caFile,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'migrate',
+      KAFKA_SASL_PASSWORD: saslPassword,
+      // The environment wins over migrate.config.yaml: point it at this test's registry, not the shared one.
+      MIGRATE_SCHEMA_REGISTRY_URL: registry.url,
+      SCHEMA_REGISTRY_PASSWORD: registryPassword,
+      UNLEASH_API_TOKEN: unleash.adminToken,
+      UNLEASH_CLIENT_TOKEN: unleash.clientToken,
+      MIGRATE_API_TOKEN: token,
+    };
 
     const server = await tokenServer(token);
     cleanups.push(server.close);
-    const w: World = await makeWorld('func', { async: false, producer: false });
+    const w: World = await makeWorld('func', { async: false, producer: false }, { flagsIn: 'unleash', brokers: [broker.brokers] });
     cleanups.push(() => w.stop());
+    await writeFile(
+      path.join(w.cwd, 'migrate.config.yaml'),
+      [
+        'flags:',
+        '  provider: unleash',
+        `  unleash: { url: "${unleash.url}", environment: development }`,
+        '  propagation: { unleash: true }',
+        'schemas:',
+        '  source: registry',
+        `  registry: { url: "${registry.url}", username: migrate }`,
+        '',
+      ].join('\n'),
+    );
     await writeFile(path.join(w.cwd, 'secret-sync.yaml'), await secretPlaybook());
     const run = `sync-to-async-${w.topic}`;
     const params = [
@@ -115,7 +160,7 @@ describe('secrets, through a full sync-to-async run against the real broker', ()
 
     const leaks = outputs.filter((o) => secrets.some((s) => o.text.includes(s))).map((o) => o.what);
     const stateFiles = outputs.filter((o) => o.what.startsWith('.migrate')).length;
-    report(ctx, 'secrets', { 'outputs scanned': outputs.length, 'state files': stateFiles, 'webhook messages': server.seen.hooks.length, leaks: leaks.length });
+    report(ctx, 'secrets', { 'secrets used': 5, 'outputs scanned': outputs.length, 'state files': stateFiles, 'webhook messages': server.seen.hooks.length, leaks: leaks.length });
     expect(leaks).toEqual([]);
 
     // The secret was used where the playbook said, and masked only in what was written down.
@@ -123,6 +168,13 @@ describe('secrets, through a full sync-to-async run against the real broker', ()
     expect(server.seen.query).toBeGreaterThanOrEqual(1);
     const state = JSON.parse(await readFile(path.join(w.cwd, '.migrate', `${run}.json`), 'utf8')) as { status: string; params: Record<string, string> };
     expect(state.status).toBe('completed');
+    // Each credential was really used: the schema went into the authenticating registry, the
+    // flags were switched in Unleash (the run completed its flag.set steps), Kafka over SCRAM.
+    const versions = await fetch(`${registry.url}/subjects/datarep.${w.topic}-value/versions`, {
+      headers: { authorization: `Basic ${Buffer.from(`migrate:${registryPassword}`).toString('base64')}` },
+    });
+    const body = await versions.text();
+    expect(JSON.parse(body), `${versions.status} ${body}`).toEqual([1]);
     expect(state.params.token).toBe('***');
     expect(done.stdout).toContain('/query?key=***');
     expect(await readFile(summary, 'utf8')).not.toBe('');
