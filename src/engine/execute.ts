@@ -123,11 +123,19 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     const stepStart = now();
     try {
       const params = stepParams(step, state);
-      const result = await converge(o, step, params, now);
+      const result = await converge(o, step, params, now, async (before) => {
+        st.before = before;
+        await save();
+      });
       st.status = 'done';
       st.finishedAt = new Date(now()).toISOString();
       st.summary = result.summary;
-      if (result.outputs && Object.keys(result.outputs).length) st.outputs = result.outputs;
+      // What was recorded before apply (a previous run's, if it died after applying) comes first.
+      const outputs = { ...(st.before ?? {}), ...(result.outputs ?? {}) };
+      if (Object.keys(outputs).length) st.outputs = outputs;
+      // Found done, but an earlier attempt recorded what it saw before acting: that attempt acted.
+      const alreadyDone = result.alreadyDone && st.before === undefined;
+      delete st.before;
       await save();
       o.emit({
         type: 'step.done',
@@ -135,7 +143,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
         step: step.spec.id,
         summary: result.summary,
         durationMs: now() - stepStart,
-        ...(result.alreadyDone ? { alreadyDone: true } : {}),
+        ...(alreadyDone ? { alreadyDone: true } : {}),
       });
     } catch (err) {
       if (o.signal.aborted) return interrupted(step.spec.id);
@@ -220,7 +228,13 @@ interface Converged {
 }
 
 /** check; apply when needed; then poll check until it passes or the step's timeout runs out. */
-async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now: () => number): Promise<Converged> {
+async function converge(
+  o: ExecuteOptions,
+  step: BoundStep,
+  params: unknown,
+  now: () => number,
+  recordBefore: (before: Record<string, unknown>) => Promise<void>,
+): Promise<Converged> {
   const id = step.spec.id;
   const run = o.state.name;
   const timeoutMs = step.spec.timeout ?? step.type.timeoutMs;
@@ -281,6 +295,8 @@ async function converge(o: ExecuteOptions, step: BoundStep, params: unknown, now
     let applied: Record<string, unknown> = {};
     if (step.type.apply) {
       const apply = step.type.apply.bind(step.type);
+      // Saved before the world changes: what undo needs survives a crash right after apply.
+      if (check.before) await recordBefore(check.before);
       applied = (await attempt(() => apply(params, ctx))) ?? {};
       o.emit({ type: 'step.applied', run, step: id, outputs: applied });
       // After apply, look again at once.

@@ -167,7 +167,11 @@ function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pi
   if (type.gate) return reset('a gate: the approval is withdrawn, so running again asks again');
   if (!type.apply) return reset('it only looked at the world: nothing to undo');
   const what = describeStep(step, state);
-  if (st.status !== 'done') return notUndoable(`it did not finish (${st.status}), so what it may have changed was not recorded; check by hand: ${what}`);
+  if (st.status !== 'done') {
+    // Killed or failed after it acted: what it saw before acting was saved first, so put that back.
+    if (type.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
+    return notUndoable(`it did not finish (${st.status}), so what it may have changed was not recorded; check by hand: ${what}`);
+  }
   if (!type.undo) return notUndoable(keptBecause[st.uses] ?? 'it has no undo; what it changed is kept');
   if (changedNothing(state, st.id)) {
     const reason = `it found the world as declared and changed nothing, so nothing is put back (${what})`;
@@ -266,7 +270,7 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
       progress: (progress) => emit({ type: 'step.progress', run: state.name, step: st.id, progress, elapsedMs: now() - started }),
     });
     try {
-      await abortable(undo(params, ctx, st.outputs ?? {}), o.signal);
+      await abortable(undo(params, ctx, { ...(st.before ?? {}), ...(st.outputs ?? {}) }), o.signal);
       return;
     } catch (err) {
       if (!isTransient(err) || retry >= TRANSIENT_RETRIES || o.signal.aborted) throw err;
@@ -286,6 +290,7 @@ function backToPending(st: StepState): void {
   delete st.finishedAt;
   delete st.summary;
   delete st.outputs;
+  delete st.before;
   delete st.error;
   delete st.approval;
 }

@@ -21,6 +21,12 @@ const stepStateSchema = z.object({
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   outputs: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * What the step's check saw just before apply changed the world (flag.set: the flag's previous
+   * value), saved before apply runs: a process killed after apply but before the step is done
+   * still leaves rollback what it needs. Folded into outputs when the step is done.
+   */
+  before: z.record(z.string(), z.unknown()).optional(),
   summary: z.string().optional(),
   error: z.object({ message: z.string(), causes: z.array(z.string()) }).optional(),
   approval: approvalSchema.optional(),

@@ -26,6 +26,12 @@ export type Check =
        * provider says on, the evaluation endpoint does not serve it yet). Apply would change nothing.
        */
       applied?: boolean;
+      /**
+       * What undo will need of the world as it is now, before apply changes it (flag.set: the
+       * previous value). The engine saves it before calling apply and adds it to the step's
+       * outputs, so it survives a crash between apply and the step's completion.
+       */
+      before?: Record<string, unknown>;
     };
 
 /** What a step sees of the run and the outside world. */

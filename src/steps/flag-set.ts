@@ -59,7 +59,9 @@ export const flagSetStep = defineStep({
     const evaluator = await ctx.flagEvaluator();
     if (isOn(flag) !== p.on) {
       const then = evaluator ? `, then waiting until ${evaluator.description} serves it` : '';
-      return { done: false, summary: `flag ${p.key} ${state} in ${provider.description}, switching it ${p.on ? 'on' : 'off'}${then}` };
+      // Saved by the engine before apply: rollback can restore it even if the run dies right after the switch.
+      const previous: PreviousFlag | null = flag ? { enabled: flag.enabled, value: flag.value } : null;
+      return { done: false, summary: `flag ${p.key} ${state} in ${provider.description}, switching it ${p.on ? 'on' : 'off'}${then}`, before: { previous } };
     }
     const done = { done: true as const, summary: `flag ${p.key} ${state} in ${provider.description}`, outputs: { key: p.key, on: p.on } };
     if (!evaluator) return done;

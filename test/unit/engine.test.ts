@@ -120,6 +120,42 @@ describe('the step machine', () => {
     expect(events.filter((e) => e.type === 'step.done').map((e) => (e as { alreadyDone?: boolean }).alreadyDone)).toEqual([true, undefined]);
   });
 
+  it('saves what check saw before apply first; a run that died after acting keeps it, and the resumed step records it', async () => {
+    const world = new World();
+    let dies = true;
+    const step: StepType<{ thing: string }> = {
+      ...ensureStep(world),
+      async check(p): Promise<Check> {
+        return world.has.has(p.thing) ? { done: true, summary: 'there', outputs: { thing: p.thing } } : { done: false, summary: 'missing', before: { previous: 'absent' } };
+      },
+      async apply(p) {
+        world.has.add(p.thing);
+        // The process "dies" after acting, before the step is done: its outputs are never returned.
+        if (dies) throw new Error('killed');
+        return { changed: true };
+      },
+    };
+    const bound = playbook([{ id: 'a', type: step as StepType<never>, params: { thing: 'a' } }]);
+    const state = newState(bound);
+    const first = options(bound, state);
+    const saved: unknown[] = [];
+    const write = first.store.write.bind(first.store);
+    first.o.store = { ...first.store, write: async (s: RunState) => (saved.push(structuredClone(s.steps[0])), write(s)) } as typeof first.store;
+    expect((await executeRun(first.o)).status).toBe('failed');
+    // Saved before apply ran, and still there after the failure.
+    expect(saved.some((st) => (st as { before?: unknown }).before !== undefined && (st as { status: string }).status === 'running')).toBe(true);
+    expect(state.steps[0]).toMatchObject({ status: 'failed', before: { previous: 'absent' } });
+
+    dies = false;
+    state.status = 'running';
+    const second = options(bound, state);
+    expect((await executeRun(second.o)).status).toBe('completed');
+    expect(state.steps[0]?.outputs).toEqual({ previous: 'absent', thing: 'a' });
+    expect(state.steps[0]?.before).toBeUndefined();
+    const done = second.events.find((e) => e.type === 'step.done');
+    expect(done && 'alreadyDone' in done).toBe(false);
+  });
+
   it('pauses at a gate without approval, and goes on with --approve without redoing done steps', async () => {
     const world = new World();
     const step = ensureStep(world) as StepType<never>;

@@ -138,6 +138,8 @@ describe('flag.set with an evaluation endpoint (propagation)', () => {
     expect(await flagSetStep.check(p, ctx)).toEqual({
       done: false,
       summary: `flag k is off in flag file ${file}, switching it on, then waiting until OFREP at http://flagd.test:8016 serves it`,
+      // What the flag was, for the engine to save before apply switches it.
+      before: { previous: { enabled: true, value: false } },
     });
     expect(evaluator.calls).toBe(0);
     await flagSetStep.apply!(p, ctx);
