@@ -27,6 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { cacheRoot, freePorts } from './kafka-lib.mjs';
+import { killGroup, pidAlive, sleep } from './process-lib.mjs';
 
 /** Keep in step with scripts/flagd/go.mod. */
 export const FLAGD_VERSION = 'v0.16.0';
@@ -162,7 +163,7 @@ export async function startFlagd({ flagFile, dataDir, log = noop, timeoutMs = DE
   const state = { pid, ofrepUrl, ports, flagFile: file, version: FLAGD_VERSION, dataDir, log: logPath, startedAt: new Date(started).toISOString(), ready: false };
   await writeState(dataDir, state);
 
-  const stop = () => stopPid(pid);
+  const stop = () => killGroup(pid, () => pidAlive(pid), STOP_TIMEOUT_MS);
   try {
     for (;;) {
       if (exited) throw new Error(`flagd exited (${exited}) before it was ready`);
@@ -192,15 +193,15 @@ export async function readFlagdState(dataDir) {
 /** The state of a live flagd of this dataDir whose OFREP port accepts connections, else null. */
 export async function runningFlagd(dataDir) {
   const state = await readFlagdState(dataDir);
-  if (!state || !alive(state.pid)) return null;
+  if (!state || !pidAlive(state.pid)) return null;
   return (await accepts(state.ports.ofrepPort)) ? state : null;
 }
 
 /** Stops the flagd recorded in `<dataDir>/flagd.json`; true if one was running. */
 export async function stopFlagdFromStateFile(dataDir) {
   const state = await readFlagdState(dataDir);
-  if (!state || !alive(state.pid)) return false;
-  await stopPid(state.pid);
+  if (!state || !pidAlive(state.pid)) return false;
+  await killGroup(state.pid, () => pidAlive(state.pid), STOP_TIMEOUT_MS);
   return true;
 }
 
@@ -209,39 +210,6 @@ async function writeState(dataDir, state) {
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
   await rename(tmp, file);
-}
-
-/** SIGTERM to flagd's process group, up to 5 s, then SIGKILL. */
-async function stopPid(pid) {
-  if (!alive(pid)) return;
-  signalGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) {
-    signalGroup(pid, 'SIGKILL');
-    while (alive(pid)) await sleep(20);
-  }
-}
-
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
 }
 
 /** flagd's readiness probe (management port): 200 once its sync sources are ready. */
@@ -272,6 +240,3 @@ function accepts(port) {
   });
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -18,6 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killGroup, pidAlive, sleep } from './process-lib.mjs';
 
 /** Keep in step with kafka.version in scripts/kafka/pom.xml. */
 export const KAFKA_VERSION = '4.1.2';
@@ -549,44 +550,6 @@ function isOurBroker(pid, dataDir) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-async function killGroup(pid, isAlive, timeoutMs) {
-  if (!isAlive()) return;
-  signalGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive() && Date.now() < deadline) await sleep(100);
-  if (!isAlive()) return;
-  signalGroup(pid, 'SIGKILL');
-  const killDeadline = Date.now() + 5_000;
-  while (isAlive() && Date.now() < killDeadline) await sleep(50);
-}
-
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal); // the broker leads its own process group (spawned detached)
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-  try {
-    // A zombie (exited, not yet reaped) still answers kill(0); it is not running.
-    const statLine = readProc(pid, 'stat');
-    return statLine.slice(statLine.lastIndexOf(')') + 2, statLine.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
 function readProc(pid, file) {
   return readFileSync(`/proc/${pid}/${file}`, 'utf8');
 }
@@ -699,6 +662,3 @@ async function exists(file) {
   }
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

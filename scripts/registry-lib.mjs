@@ -18,6 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 
 import { cacheRoot, freePorts } from './kafka-lib.mjs';
+import { killGroup, pidAlive, sleep } from './process-lib.mjs';
 
 /** The Apicurio Registry release fetched from Maven Central. */
 export const APICURIO_VERSION = '3.3.3';
@@ -346,43 +347,6 @@ function isOurRegistry(pid, dataDir) {
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-async function killGroup(pid, isAlive, timeoutMs) {
-  if (!isAlive()) return;
-  signalGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive() && Date.now() < deadline) await sleep(100);
-  if (!isAlive()) return;
-  signalGroup(pid, 'SIGKILL');
-  const killDeadline = Date.now() + 5_000;
-  while (isAlive() && Date.now() < killDeadline) await sleep(50);
-}
-
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal); // the JVM leads its own process group (spawned detached)
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-  try {
-    const statLine = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return statLine.slice(statLine.lastIndexOf(')') + 2, statLine.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
 function run(command, args, { cwd, what }) {
   return new Promise((resolve, reject) => {
     let output = '';
@@ -398,6 +362,3 @@ function run(command, args, { cwd, what }) {
   });
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

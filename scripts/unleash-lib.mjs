@@ -18,6 +18,7 @@ import { chmod, chown, mkdir, open, readFile, rename, rm, stat, writeFile } from
 import path from 'node:path';
 
 import { cacheRoot, freePorts } from './kafka-lib.mjs';
+import { killGroup, pidAlive, sleep } from './process-lib.mjs';
 
 /** Node 20 needs the 7.5.x line: 7.6 and 8.x declare engines node >= 22. */
 export const UNLEASH_VERSION = '7.5.1';
@@ -409,43 +410,6 @@ function watch(child) {
   };
 }
 
-async function killGroup(pid, isAlive, timeoutMs, signal = 'SIGTERM') {
-  if (!pid || !isAlive()) return;
-  signalGroup(pid, signal);
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive() && Date.now() < deadline) await sleep(50);
-  if (!isAlive()) return;
-  signalGroup(pid, 'SIGKILL');
-  const killDeadline = Date.now() + 5_000;
-  while (isAlive() && Date.now() < killDeadline) await sleep(50);
-}
-
-function signalGroup(pid, signal) {
-  try {
-    process.kill(-pid, signal); // each server leads its own process group (spawned detached)
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3) !== 'Z'; // a zombie is not running
-  } catch {
-    return true;
-  }
-}
-
 function run(command, args, { what }) {
   return new Promise((resolve, reject) => {
     let output = '';
@@ -516,9 +480,5 @@ function readlinkSafe(link) {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
