@@ -56,6 +56,10 @@ export class KafkajsAdmin implements KafkaAdmin {
     const self = new KafkajsAdmin(client, admin, c.brokers);
     try {
       await admin.connect();
+      // kafkajs connects without learning the cluster's brokers; its first group call (offsets,
+      // describe) then finds "no brokers in the broker pool", refreshes and retries after its
+      // 300 ms backoff. One cheap metadata request (no topics) here saves that on every run.
+      await admin.describeCluster();
     } catch (err) {
       throw translateKafkaError('connect', err, c.brokers, c);
     }
