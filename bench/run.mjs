@@ -229,7 +229,7 @@ async function main() {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka 4.1.2 (single broker, local), kcat ${execFileSync('kcat', ['-V']).toString().match(/kcat - .*?version (\S+)/)?.[1] ?? ''}`;
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka 4.1.2 (single broker, local), kcat ${execFileSync('kcat', ['-V']).toString().match(/^Version (\S+)/m)?.[1] ?? ''}`;
   const table = [
     '| measurement | migrate | peer | ratio | target | met |',
     '|---|---|---|---|---|---|',
