@@ -120,12 +120,13 @@ export function buildProgram(): Command {
     .option('--to <step>', 'stop after undoing this step (default: the first step)')
     .option('-y, --yes', 'do not ask for confirmation (required without a terminal)', false)
     .option('--allow-changed', 'roll back even though the playbook changed since the run used it', false)
+    .option('-p, --param <key=value>', 'a secret param of the run (the state keeps those masked; repeatable)', collect, [])
     .option('--json', 'print events as NDJSON, one object per line', false)
     .addHelpText(
       'after',
       '\nExit codes: 0 rolled back, 1 an undo failed (run it again to continue), 2 bad input,\n3 not confirmed (pass --yes), 5 locked by another process, 130 interrupted.',
     )
-    .action(async (run: string, opts: { to?: string; yes: boolean; allowChanged: boolean; json: boolean }) => {
+    .action(async (run: string, opts: { to?: string; yes: boolean; allowChanged: boolean; param: string[]; json: boolean }) => {
       const { rollbackCommand } = await import('./commands/rollback.js');
       const g = globals();
       process.exitCode = await rollbackCommand(run, {

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
+import { parseParamArgs } from '../playbook/bind.js';
 import { ExitCode, MigrateError } from '../errors.js';
 import { rollbackRun, type RollbackPreview } from '../engine/rollback.js';
 import { quoteArg } from '../engine/run-playbook.js';
@@ -24,6 +25,8 @@ export interface RollbackCommandOptions {
   to?: string | undefined;
   yes: boolean;
   allowChanged: boolean;
+  /** --param key=value (repeatable): secret params, which the run's state does not keep. */
+  param?: string[];
   json: boolean;
   color: boolean;
   out: Writable;
@@ -49,6 +52,8 @@ export async function rollbackCommand(run: string, o: RollbackCommandOptions): P
     ...(o.stateDir ? ['--state-dir', quoteArg(o.stateDir)] : []),
     ...(o.config ? ['--config', quoteArg(o.config)] : []),
     ...(o.allowChanged ? ['--allow-changed'] : []),
+    // Secret values are never printed: the command says where they go.
+    ...Object.keys(parseParamArgs(o.param ?? [])).flatMap((k) => ['--param', `${k}=...`]),
     '--yes',
   ].join(' ');
 
@@ -71,6 +76,7 @@ export async function rollbackCommand(run: string, o: RollbackCommandOptions): P
     store: openRunStore(config, { signal: o.signal }),
     to: o.to,
     allowChanged: o.allowChanged,
+    params: parseParamArgs(o.param ?? []),
     emit: (e) => renderer.event(e),
     signal: o.signal,
     confirm,

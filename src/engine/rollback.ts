@@ -57,6 +57,8 @@ export interface RollbackOptions {
   to?: string | undefined;
   /** Roll back even though the playbook changed since the run used it. */
   allowChanged?: boolean;
+  /** --param: values of secret params, which the run's state does not keep (masked as ***). */
+  params?: Record<string, string>;
   emit: EventSink;
   signal: AbortSignal;
   /** Asked once, under the lock, when there is something to undo or reset; false changes nothing. */
@@ -101,7 +103,8 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
   if (o.to !== undefined && !before.steps.some((s) => s.id === o.to)) {
     throw new UsageError(`--to ${o.to}: run ${name} has no step "${o.to}"`, `its steps: ${before.steps.map((s) => s.id).join(', ')}`);
   }
-  const bound = bindPlaybook(await loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged)), storedParams(before), o.env);
+  const loaded = await loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged));
+  const bound = bindPlaybook(loaded, rollbackParams(before, o.params ?? {}), o.env);
   const needsKafka = previewRollback(before, bound, o.to).steps.some((s) => s.action === 'undo' && stepOf(bound, s.id)?.type.needs?.includes('kafka'));
   if (needsKafka && !o.config.kafka) throw new KafkaNotConfiguredError();
 
@@ -281,6 +284,29 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
       await cleanup();
     }
   }
+}
+
+/**
+ * The params the run was started with. Secret ones are stored masked, so they are given again with
+ * --param; a param the state does keep cannot be changed here (the rollback would undo something
+ * else than the run did).
+ */
+function rollbackParams(state: RunState, given: Record<string, string>): Record<string, string> {
+  const stored = storedParams(state);
+  for (const [key, value] of Object.entries(given)) {
+    if (!Object.hasOwn(state.params, key)) throw new UsageError(`--param ${key}: run ${state.name} has no param "${key}"`);
+    if (Object.hasOwn(stored, key) && stored[key] !== value) {
+      throw new UsageError(`--param ${key}: run ${state.name} was started with another value; rollback uses the run's params`, '--param only gives secret params, which the state does not keep');
+    }
+  }
+  const missing = Object.keys(state.params).filter((k) => state.params[k] === '***' && !Object.hasOwn(given, k));
+  if (missing.length) {
+    throw new UsageError(
+      `run ${state.name} was started with secret ${missing.length === 1 ? 'param' : 'params'} ${missing.join(', ')}, which its state does not keep`,
+      `give ${missing.length === 1 ? 'it' : 'them'} again: ${missing.map((k) => `--param ${k}=...`).join(' ')}`,
+    );
+  }
+  return { ...stored, ...given };
 }
 
 /** The step as if it had never run; the history keeps what it did and what undid it. */

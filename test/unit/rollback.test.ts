@@ -86,6 +86,32 @@ async function completedRun() {
 }
 
 describe('rollback', () => {
+  it('a run with a secret param: given again with --param (the state keeps it masked); a stored param cannot be changed', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'migrate-rollback-secret-'));
+    await writeFile(
+      path.join(cwd, 'secret.yaml'),
+      'name: secret\nparams:\n  flag: { required: true }\n  token: { required: true, secret: true }\nsteps:\n  - id: switch\n    uses: flag.set\n    with: { key: "${{ params.flag }}", on: true }\n',
+    );
+    const flagsFile = path.join(cwd, 'flags.json');
+    await writeFile(flagsFile, flagd({ g: 'off' }));
+    const config = await loadConfig({ cwd, env: {} });
+    const store = new FileRunStore(config.stateDir);
+    const signal = new AbortController().signal;
+    const run = await runPlaybook({ playbook: 'secret.yaml', cwd, config, store, params: { flag: 'g', token: 's3cret-value' }, yes: true, emit: () => undefined, signal, env: {} });
+    expect(run.outcome.status).toBe('completed');
+    const rollback = (params?: Record<string, string>) =>
+      rollbackRun({ run: run.run, cwd, config, store, emit: () => undefined, signal, confirm: async () => true, env: {}, ...(params ? { params } : {}) });
+
+    await expect(rollback()).rejects.toThrow(/was started with secret param token, which its state does not keep/);
+    await expect(rollback({ token: 's3cret-value', flag: 'other' })).rejects.toThrow(/--param flag: run .* was started with another value/);
+    await expect(rollback({ token: 's3cret-value', nope: '1' })).rejects.toThrow(/--param nope: run .* has no param "nope"/);
+    expect(await flagValues(flagsFile)).toEqual({ g: 'on' }); // nothing was undone by the refusals
+
+    expect((await rollback({ token: 's3cret-value' })).outcome.status).toBe('rolled-back');
+    expect(await flagValues(flagsFile)).toEqual({ g: 'off' });
+    expect(await readFile(path.join(config.stateDir, `${run.run}.json`), 'utf8')).not.toContain('s3cret-value');
+  });
+
   it('undoes the run newest step first with what it recorded, and marks it rolled-back', async () => {
     const r = await completedRun();
     const result = await r.rollback();
