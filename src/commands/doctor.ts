@@ -3,7 +3,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { openFlagProvider } from '../adapters/flags-open.js';
+import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { loadConfig, type Config } from '../config.js';
@@ -58,6 +58,7 @@ export async function runDoctor(o: Omit<DoctorCommandOptions, 'json' | 'color' |
   });
   checks.push(...(await kafkaChecks(config, o.writeCheck)));
   checks.push(await flagsCheck(config, o.cwd));
+  if (config.flags.propagation) checks.push(await propagationCheck(config));
   checks.push(await schemasCheck(config, o.cwd));
   checks.push(await stateCheck(config, o.cwd));
   return checks;
@@ -176,6 +177,19 @@ async function flagsCheck(config: Config, cwd: string): Promise<DoctorCheck> {
     return { name: 'flags', status: 'fail', message: `flag file ${shown} parses (${count} flags) but cannot be rewritten`, fix: `make ${shown} and its directory writable by this user (flag.set writes a temp file beside it, then renames it)` };
   }
   return { name: 'flags', status: 'ok', message: `flag file ${shown}: ${count} ${count === 1 ? 'flag' : 'flags'}, writable` };
+}
+
+/** flags.propagation: the evaluation endpoint flag.set waits on answers (a probe flag it does not know). */
+async function propagationCheck(config: Config): Promise<DoctorCheck> {
+  const fix = 'point flags.propagation at the endpoint your applications evaluate flags with (MIGRATE_FLAGS_OFREP_URL, OFREP_TOKEN; or unleash: true with UNLEASH_CLIENT_TOKEN), or remove it';
+  try {
+    const evaluator = await openFlagEvaluator(config.flags);
+    if (!evaluator) return { name: 'propagation', status: 'skipped', message: 'not configured' };
+    await evaluator.evaluate('migrate-doctor-probe');
+    return { name: 'propagation', status: 'ok', message: `${evaluator.description} answers: flag.set waits until it serves each switch` };
+  } catch (err) {
+    return { name: 'propagation', status: 'fail', message: oneLine(err), fix };
+  }
 }
 
 /** Unleash: the token is accepted, and the project and environment exist (asked through a flag read). */
