@@ -62,13 +62,7 @@ export class FileRunStore implements RunStore {
     const holder = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), token };
     for (let tries = 0; tries < 5; tries++) {
       try {
-        const fh = await open(file, 'wx');
-        try {
-          await fh.writeFile(JSON.stringify(holder) + '\n');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await createWithContent(file, JSON.stringify(holder) + '\n');
         return { release: () => releaseLock(file, token) };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -111,6 +105,39 @@ export function parseRunState(file: string, text: string): RunState {
     throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
   }
   return parsed.data;
+}
+
+/**
+ * Creates `file` with its whole content, or fails with EEXIST: the content goes into a temp file
+ * first, which is then hard-linked to the name (link(2) never replaces). A process killed at any
+ * moment leaves either no lock or a complete one, never an empty lock that would block the run
+ * for good (open(O_EXCL) then write had that window; the crash-resume test hit it). Where the
+ * filesystem has no hard links, falls back to exclusive create.
+ */
+async function createWithContent(file: string, content: string): Promise<void> {
+  const temp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(temp, 'wx');
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(temp, file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    const lock = await open(file, 'wx');
+    try {
+      await lock.writeFile(content);
+      await lock.sync();
+    } finally {
+      await lock.close();
+    }
+  } finally {
+    await unlink(temp).catch(() => undefined);
+  }
 }
 
 type StoredHolder = LockHolder & { token?: string };
