@@ -305,6 +305,11 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err, argv.includes('--json'));
+    // In GitHub Actions a run that never started (bad input, a locked run) annotates the job too.
+    if (process.env.GITHUB_ACTIONS === 'true' && !(err instanceof CommanderError)) {
+      const { errorAnnotations } = await import('./ui/github.js');
+      process.stderr.write(errorAnnotations(err, Number(process.exitCode)));
+    }
   }
 }
 

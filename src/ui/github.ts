@@ -7,6 +7,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { RunEvent } from '../engine/events.js';
+import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import { formatDuration } from '../util/time.js';
 import { stepDurationMs } from './report.js';
@@ -25,6 +26,25 @@ export function escapeProperty(text: string): string {
 /** One workflow command line: `::error title=create-topic::message`. */
 export function workflowCommand(command: 'error' | 'warning' | 'notice', title: string, message: string): string {
   return `::${command} title=${escapeProperty(title)}::${escapeData(message)}\n`;
+}
+
+/**
+ * Annotations for an error that ended the command before a run could start: one per problem of
+ * bad input, on its file and line (GitHub shows it beside the line in the pull request), else one
+ * with the message and hint.
+ */
+export function errorAnnotations(err: unknown, exitCode: number): string {
+  const title = `migrate (exit ${exitCode})`;
+  if (err instanceof InvalidInputError && err.problems.length) {
+    return err.problems
+      .map((p) => {
+        const where = [`file=${escapeProperty(p.file)}`, ...(p.line ? [`line=${p.line}`] : []), ...(p.col ? [`col=${p.col}`] : [])].join(',');
+        return `::error ${where},title=${escapeProperty(title)}::${escapeData(formatProblem(p))}\n`;
+      })
+      .join('');
+  }
+  if (err instanceof MigrateError) return workflowCommand('error', title, err.message + (err.hint ? ` (${err.hint})` : ''));
+  return workflowCommand('error', title, `this is a bug in migrate: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /** What one step did during this invocation, as the events told it. */

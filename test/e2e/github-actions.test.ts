@@ -76,6 +76,25 @@ describe('migrate run in GitHub Actions (GITHUB_ACTIONS=true)', () => {
     expect(md).toMatch(/\| `create` \| ❌ failed \| {2}\| cannot .* did not answer/);
   });
 
+  it('a run that never starts (bad input, exit 2) annotates the job with the message and its position', async () => {
+    const cwd = await workdir({
+      'broken.yaml': 'name: broken\nsteps:\n  - id: a\n    uses: kafka.nope\n',
+      'ok.yaml': 'name: ok\nsteps:\n  - id: a\n    uses: confirm\n    with: { message: Go? }\n',
+    });
+    const res = await runCli(['run', 'broken.yaml'], { cwd, env: { GITHUB_ACTIONS: 'true' } });
+    expect(res.code).toBe(2);
+    // On the playbook's line, so GitHub shows it beside that line.
+    expect(res.stderr).toMatch(/^::error file=broken\.yaml,line=4,col=11,title=migrate \(exit 2\)::broken\.yaml:4:11: unknown step type "kafka\.nope"/m);
+
+    // An error without a position (here: a run name with a path in it) still annotates the job.
+    const named = await runCli(['run', 'ok.yaml', '--name', '../evil'], { cwd, env: { GITHUB_ACTIONS: 'true' } });
+    expect(named.code).toBe(2);
+    expect(named.stderr).toMatch(/^::error title=migrate \(exit 2\)::"\.\.\/evil" is not a valid run name/m);
+    const plain = await runCli(['run', 'broken.yaml'], { cwd, env: { GITHUB_ACTIONS: '' } });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr + plain.stdout).not.toContain('::error');
+  });
+
   it('prints nothing for GitHub when GITHUB_ACTIONS is not true', async () => {
     const cwd = await workdir({ 'unreachable.yaml': unreachable });
     const res = await runCli(['run', 'unreachable.yaml'], { cwd, env: { KAFKA_BROKERS: '127.0.0.1:1', GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: path.join(cwd, 's.md') } });
