@@ -19,7 +19,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -193,16 +193,28 @@ export async function readFlagdState(dataDir) {
 /** The state of a live flagd of this dataDir whose OFREP port accepts connections, else null. */
 export async function runningFlagd(dataDir) {
   const state = await readFlagdState(dataDir);
-  if (!state || !pidAlive(state.pid)) return null;
+  if (!state || !isOurFlagd(state)) return null;
   return (await accepts(state.ports.ofrepPort)) ? state : null;
 }
 
 /** Stops the flagd recorded in `<dataDir>/flagd.json`; true if one was running. */
 export async function stopFlagdFromStateFile(dataDir) {
   const state = await readFlagdState(dataDir);
-  if (!state || !pidAlive(state.pid)) return false;
+  if (!state || !isOurFlagd(state)) return false;
   await killGroup(state.pid, () => pidAlive(state.pid), STOP_TIMEOUT_MS);
   return true;
+}
+
+/** The recorded pid is still that flagd (pids get reused): a flagd binary serving the recorded OFREP port. */
+function isOurFlagd(state) {
+  if (!Number.isInteger(state.pid) || state.pid <= 1 || !pidAlive(state.pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').split('\0');
+    const port = cmdline.indexOf('--ofrep-port');
+    return path.basename(cmdline[0] ?? '') === 'flagd' && port > 0 && cmdline[port + 1] === String(state.ports?.ofrepPort);
+  } catch {
+    return false; // no /proc: refuse to signal a pid we cannot identify
+  }
 }
 
 async function writeState(dataDir, state) {

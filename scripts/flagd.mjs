@@ -10,47 +10,33 @@
 // is ${TMPDIR:-/tmp}/migrate-flagd. `start` reuses a flagd already running from that dir.
 
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 
 import { ensureFlagd, runningFlagd, startFlagd, stopFlagdFromStateFile } from './flagd-lib.mjs';
+import { serverCli } from './server-cli.mjs';
 
-const USAGE = 'usage: node scripts/flagd.mjs start|stop|build [--flag-file FILE] [--data-dir DIR]';
 const log = (m) => process.stderr.write(`[flagd] ${m}\n`);
 
-async function main(argv) {
-  const [command, ...rest] = argv;
-  let dataDir = path.join(process.env.TMPDIR || os.tmpdir(), 'migrate-flagd');
-  let flagFile = 'flags.json';
-  for (let i = 0; i < rest.length; i++) {
-    const value = rest[i + 1];
-    if (rest[i] === '--data-dir' && value) dataDir = rest[++i];
-    else if (rest[i] === '--flag-file' && value) flagFile = rest[++i];
-    else throw new Error(`unknown argument ${rest[i]}; ${USAGE}`);
+async function start({ dataDir, flagFile }) {
+  const running = await runningFlagd(dataDir);
+  if (running) {
+    log(`already running (pid ${running.pid}) serving ${running.flagFile}`);
+    process.stdout.write(`MIGRATE_FLAGS_OFREP_URL=${running.ofrepUrl}\n`);
+    return;
   }
-  if (command === 'start') {
-    const running = await runningFlagd(dataDir);
-    if (running) {
-      log(`already running (pid ${running.pid}) serving ${running.flagFile}`);
-      process.stdout.write(`MIGRATE_FLAGS_OFREP_URL=${running.ofrepUrl}\n`);
-      return;
-    }
-    // flagd watches an existing file; an empty flag file is what flag.set would create anyway.
-    await writeFile(flagFile, '{\n  "$schema": "https://flagd.dev/schema/v0/flags.json",\n  "flags": {}\n}\n', { flag: 'wx' }).catch((err) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
-    const flagd = await startFlagd({ flagFile, dataDir, log });
-    process.stdout.write(`MIGRATE_FLAGS_OFREP_URL=${flagd.ofrepUrl}\n`);
-  } else if (command === 'build') {
-    process.stdout.write(`${await ensureFlagd({ log })}\n`);
-  } else if (command === 'stop') {
-    log((await stopFlagdFromStateFile(dataDir)) ? 'stopped' : 'not running');
-  } else {
-    throw new Error(USAGE);
-  }
+  // flagd watches an existing file; an empty flag file is what flag.set would create anyway.
+  await writeFile(flagFile, '{\n  "$schema": "https://flagd.dev/schema/v0/flags.json",\n  "flags": {}\n}\n', { flag: 'wx' }).catch((err) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const flagd = await startFlagd({ flagFile, dataDir, log });
+  process.stdout.write(`MIGRATE_FLAGS_OFREP_URL=${flagd.ofrepUrl}\n`);
 }
 
-main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`${err.message}\n`);
-  process.exit(1);
+await serverCli({
+  name: 'flagd',
+  options: { '--flag-file': ['flagFile', 'flags.json'] },
+  commands: {
+    start,
+    stop: async ({ dataDir }) => log((await stopFlagdFromStateFile(dataDir)) ? 'stopped' : 'not running'),
+    build: async () => process.stdout.write(`${await ensureFlagd({ log })}\n`),
+  },
 });

@@ -13,12 +13,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killGroup, pidAlive, sleep } from './process-lib.mjs';
+import { exists, fileSize, killGroup, pidAlive, readSince, sleep } from './process-lib.mjs';
 
 /** Keep in step with kafka.version in scripts/kafka/pom.xml. */
 export const KAFKA_VERSION = '4.1.2';
@@ -616,22 +616,6 @@ async function logTail(dataDir, offsets, lines = 20) {
   return parts.join('\n');
 }
 
-async function readSince(file, offset) {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-    const { size } = await handle.stat();
-    if (size <= offset) return '';
-    const buffer = Buffer.alloc(size - offset);
-    await handle.read(buffer, 0, buffer.length, offset);
-    return buffer.toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    await handle?.close();
-  }
-}
-
 async function readPorts(dataDir) {
   const state = await readKafkaState(dataDir);
   if (state?.port && state?.controllerPort) return { port: state.port, controllerPort: state.controllerPort };
@@ -642,23 +626,6 @@ async function readPorts(dataDir) {
     return port && controllerPort ? { port, controllerPort } : null;
   } catch {
     return null;
-  }
-}
-
-async function fileSize(file) {
-  try {
-    return (await stat(file)).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function exists(file) {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
   }
 }
 

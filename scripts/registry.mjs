@@ -8,34 +8,10 @@
 // serving from that dir; otherwise it starts a fresh (empty, in-memory) one, which keeps running
 // after this command exits.
 
-import os from 'node:os';
 import path from 'node:path';
 
 import { APICURIO_VERSION, runningRegistry, startRegistry, stopRegistryFromStateFile } from './registry-lib.mjs';
-
-const USAGE = 'usage: node scripts/registry.mjs start|stop [--data-dir DIR]';
-
-class UsageError extends Error {}
-
-function parseArgs(argv) {
-  const [command, ...rest] = argv;
-  if (command === '-h' || command === '--help' || command === 'help') return { command: 'help' };
-  let dataDir = path.join(process.env.TMPDIR || os.tmpdir(), 'migrate-registry');
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (arg === '--data-dir' || arg === '-d') {
-      const value = rest[++i];
-      if (!value) throw new UsageError(`${arg} needs a directory; ${USAGE}`);
-      dataDir = value;
-    } else if (arg.startsWith('--data-dir=')) {
-      dataDir = arg.slice('--data-dir='.length);
-    } else {
-      throw new UsageError(`unknown argument ${arg}; ${USAGE}`);
-    }
-  }
-  if (command !== 'start' && command !== 'stop') throw new UsageError(command ? `unknown command ${command}; ${USAGE}` : USAGE);
-  return { command, dataDir: path.resolve(dataDir) };
-}
+import { serverCli } from './server-cli.mjs';
 
 const log = (message) => process.stderr.write(`registry: ${message}\n`);
 
@@ -58,12 +34,4 @@ async function stop(dataDir) {
   log(stopped ? `stopped the registry running from ${dataDir}` : `no registry was running from ${dataDir}`);
 }
 
-try {
-  const { command, dataDir } = parseArgs(process.argv.slice(2));
-  if (command === 'help') process.stdout.write(`${USAGE}\n`);
-  else await (command === 'start' ? start(dataDir) : stop(dataDir));
-  process.exitCode = 0;
-} catch (err) {
-  process.stderr.write(`registry: error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-}
+await serverCli({ name: 'registry', commands: { start: ({ dataDir }) => start(dataDir), stop: ({ dataDir }) => stop(dataDir) } });

@@ -14,11 +14,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { chmod, chown, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { cacheRoot, freePorts } from './kafka-lib.mjs';
-import { killGroup, pidAlive, sleep } from './process-lib.mjs';
+import { exists, fileSize, killGroup, pidAlive, readSince, sleep } from './process-lib.mjs';
 
 /** Node 20 needs the 7.5.x line: 7.6 and 8.x declare engines node >= 22. */
 export const UNLEASH_VERSION = '7.5.1';
@@ -431,39 +431,6 @@ function run(command, args, { what }) {
 function tail(text, lines = 25) {
   const t = text.trimEnd();
   return t ? t.split('\n').slice(-lines).join('\n') : '(nothing logged)';
-}
-
-async function readSince(file, offset) {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-    const { size } = await handle.stat();
-    if (size <= offset) return '';
-    const buffer = Buffer.alloc(size - offset);
-    await handle.read(buffer, 0, buffer.length, offset);
-    return buffer.toString('utf8');
-  } catch {
-    return '';
-  } finally {
-    await handle?.close();
-  }
-}
-
-async function fileSize(file) {
-  try {
-    return (await stat(file)).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function exists(file) {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function readdirSyncSafe(dir) {
