@@ -6,7 +6,7 @@
  */
 import { TransientError } from '../errors.js';
 import type { FlagEvaluator } from './flags.js';
-import { httpRequest } from './http.js';
+import { httpRequest, isRetryableStatus } from './http.js';
 
 /** One evaluation is small; a server that takes longer than this is treated as unreachable (and retried). */
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -73,7 +73,7 @@ export class OfrepEvaluator implements FlagEvaluator {
         `${this.description} ${was} (HTTP ${res.status} for flag ${key}): set OFREP_TOKEN to a token that may evaluate flags`,
       );
     }
-    if (res.status === 429 || res.status >= 500) throw new TransientError(`${this.description} answered ${said} for flag ${key}`);
+    if (isRetryableStatus(res.status)) throw new TransientError(`${this.description} answered ${said} for flag ${key}`);
     throw new OfrepError(`${this.description} could not evaluate flag ${key}: ${said}`);
   }
 }

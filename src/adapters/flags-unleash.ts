@@ -7,7 +7,7 @@
 import type { FlagsConfig } from '../config.js';
 import { ExitCode, MigrateError, TransientError, UsageError } from '../errors.js';
 import { isOn, type FlagEvaluator, type FlagProvider, type FlagState } from './flags.js';
-import { httpRequest, type HttpResponse } from './http.js';
+import { httpRequest, isRetryableStatus, type HttpResponse } from './http.js';
 
 /** Each admin or client API call gets this long, connect to last byte. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -204,7 +204,7 @@ export class UnleashFlagProvider implements FlagProvider {
       case 400:
         throw new UnleashRefusedError(`Unleash at ${this.base} refused to ${doing} (400)${said}`);
     }
-    if (res.status >= 500 || res.status === 429) throw new TransientError(`Unleash at ${this.base} answered ${res.status} to ${doing}${said}`);
+    if (isRetryableStatus(res.status)) throw new TransientError(`Unleash at ${this.base} answered ${res.status} to ${doing}${said}`);
     throw new Error(`Unleash at ${this.base} answered ${res.status} to ${doing}${said}`);
   }
 }
@@ -259,7 +259,7 @@ export class UnleashClientEvaluator implements FlagEvaluator {
         `set UNLEASH_CLIENT_TOKEN to a backend (client) API token, not an admin or frontend token${server ? ` (Unleash says: ${server})` : ''}`,
       );
     }
-    if (res.status >= 500 || res.status === 429) throw new TransientError(`Unleash at ${this.base} answered ${res.status} to a client API request${said}`);
+    if (isRetryableStatus(res.status)) throw new TransientError(`Unleash at ${this.base} answered ${res.status} to a client API request${said}`);
     if (res.status !== 200) throw new Error(`Unleash at ${this.base} answered ${res.status} to a client API request${said}`);
     const body = parseBody(res, this.base) as { features?: { name?: string; enabled?: boolean; strategies?: UnleashStrategy[] }[] };
     const feature = body.features?.find((f) => f.name === key);

@@ -38,6 +38,11 @@ export class HttpUnreachableError extends TransientError {
   }
 }
 
+/** An answer worth asking again for: the server failed (5xx) or asked to slow down (429). */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
 /** Sends one request and reads the whole body as text. Connection failures throw HttpUnreachableError. */
 export async function httpRequest(r: HttpRequest): Promise<HttpResponse> {
   const { request } = await import('undici');

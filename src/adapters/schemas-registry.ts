@@ -9,7 +9,7 @@
  */
 import type { SchemasConfig } from '../config.js';
 import { TransientError, UsageError } from '../errors.js';
-import { httpRequest, type HttpResponse } from './http.js';
+import { httpRequest, isRetryableStatus, type HttpResponse } from './http.js';
 import type { RegisteredSchema, RegistryCompatibility, SchemaRegistry, SchemaScope } from './schemas.js';
 
 /** How long one request may take, connection included. */
@@ -255,7 +255,7 @@ export class ConfluentSchemaRegistry implements SchemaRegistry {
     if (res.status === 403) {
       throw new Error(`the registry at ${this.url} refused ${method} ${path.split('?')[0]} to these credentials (SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD): ${answer.message}`);
     }
-    if (res.status >= 500) throw new TransientError(`the registry at ${this.url} failed (${res.status}) on ${method} ${path.split('?')[0]}: ${answer.message}`);
+    if (isRetryableStatus(res.status)) throw new TransientError(`the registry at ${this.url} failed (${res.status}) on ${method} ${path.split('?')[0]}: ${answer.message}`);
     return answer;
   }
 
