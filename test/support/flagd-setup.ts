@@ -9,13 +9,13 @@
 // Not MIGRATE_FLAGS_OFREP_URL: every CLI the services tests spawn inherits this environment, and
 // that variable would make each of their flag.set steps wait on this flagd. Tests that want
 // propagation pass it to their CLI themselves.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { TestProject } from 'vitest/node';
 
 import { startFlagd } from '../../scripts/flagd-lib.mjs';
+import { startServerForTests } from './server-setup.js';
 
 const log = (message: string): void => {
   process.stderr.write(`[flagd] ${message}\n`);
@@ -24,38 +24,14 @@ const log = (message: string): void => {
 export default async function setup(_project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (process.env.FLAGD_OFREP_URL?.trim() && process.env.FLAGD_FLAG_FILE?.trim()) return undefined;
 
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-flagd-test-'));
-  const flagFile = path.join(dataDir, 'flags.json');
-  let flagd: Awaited<ReturnType<typeof startFlagd>>;
-  try {
-    await writeFile(flagFile, `${JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags: {} }, null, 2)}\n`);
-    flagd = await startFlagd({ flagFile, dataDir: path.join(dataDir, 'flagd'), log });
-  } catch (err) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-
-  // flagd runs detached; if this process dies without running the teardown, take it along.
-  const killOnExit = (): void => {
-    try {
-      process.kill(-flagd.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', killOnExit);
-
-  process.env.FLAGD_OFREP_URL = flagd.ofrepUrl;
-  process.env.FLAGD_FLAG_FILE = flagFile;
-
-  return async () => {
-    try {
-      await flagd.stop();
-    } finally {
-      process.removeListener('exit', killOnExit);
-      delete process.env.FLAGD_OFREP_URL;
-      delete process.env.FLAGD_FLAG_FILE;
-      await rm(dataDir, { recursive: true, force: true });
-    }
-  };
+  const { teardown } = await startServerForTests({
+    prefix: 'migrate-flagd-test-',
+    start: async (dataDir) => {
+      await writeFile(path.join(dataDir, 'flags.json'), `${JSON.stringify({ $schema: 'https://flagd.dev/schema/v0/flags.json', flags: {} }, null, 2)}\n`);
+      return startFlagd({ flagFile: path.join(dataDir, 'flags.json'), dataDir: path.join(dataDir, 'flagd'), log });
+    },
+    pids: (flagd) => [flagd.pid],
+    env: (flagd, dataDir) => ({ FLAGD_OFREP_URL: flagd.ofrepUrl, FLAGD_FLAG_FILE: path.join(dataDir, 'flags.json') }),
+  });
+  return teardown;
 }
