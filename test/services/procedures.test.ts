@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { events, runCli } from '../support/cli.js';
+import { eventually, events, runCli } from '../support/cli.js';
 import { testKafka, topicPartitions } from '../support/kafka-client.js';
 import { appliedCounts, makeWorld, startCli, startConsumerOf, whenStepRuns, worldFlags, type World } from '../support/procedure.js';
 import { eventCount } from '../support/unleash-admin.js';
@@ -71,9 +71,11 @@ describe('the built-in playbooks with flags in Unleash and schemas in a Confluen
     // "switched" waited for Unleash's client API: the switch step says the evaluator serves it.
     const switched = events(second.stdout).find((e) => e.type === 'step.done' && e.step === 'switch');
     expect(String(switched?.summary)).toMatch(/serves it/);
-    // The consumer, reading its flag from Unleash, went asynchronous.
-    const health = (await (await fetch(`${w.consumer.url}/health`)).json()) as { mode: string };
-    expect(health.mode).toBe('async');
+    // The consumer, polling its flag from Unleash's client API, goes asynchronous on its next poll.
+    const consumerUrl = w.consumer.url;
+    const mode = async () => ((await (await fetch(`${consumerUrl}/health`)).json()) as { mode: string }).mode;
+    await eventually(async () => (await mode()) === 'async', 10_000);
+    expect(await mode()).toBe('async');
 
     // -- async -> sync: the same world back; the consumer retires itself once drained --
     await w.consumer.stop();
