@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { consumerLag, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
-import { checkWorkers, EventChecks, type ChunkOutcome } from '../adapters/event-checks.js';
+import { checkWorkers, EventChecks, type ChunkOutcome } from '../adapters/kafka-event-checks.js';
 import { TransientError } from '../errors.js';
 import { compileSchema, type SchemaIssue, type Validator } from '../schema/validate.js';
 import { SeenIds } from '../util/seen-ids.js';

@@ -1,5 +1,5 @@
 /**
- * Worker thread of EventChecks (event-checks.ts): decodes the record chunks it is sent, parses
+ * Worker thread of EventChecks (kafka-event-checks.ts): decodes the record chunks it is sent, parses
  * each value as JSON, validates it against the schema and hashes its event_id, and answers with
  * compact results: how many passed, the 64-bit id hashes and offsets (typed arrays, transferred),
  * the first failure, and a few key/payload samples when asked for them.
@@ -9,7 +9,7 @@ import { compileSchema, type Validator } from '../schema/validate.js';
 import { hashId } from '../util/seen-ids.js';
 import type { KafkaRecord } from './kafka.js';
 import { forEachRecord } from './kafka-records.js';
-import type { ChunkJob, ChunkResult, WorkerSetup } from './event-checks.js';
+import type { ChunkJob, ChunkResult, WorkerSetup } from './kafka-event-checks.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort;

@@ -94,7 +94,7 @@ export class EventChecks {
 
   /** Starts `workers` threads, each compiling the schema; rejects when it does not compile. */
   static async start(workers: number, setup: WorkerSetup, onOutcome: (o: ChunkOutcome) => void): Promise<EventChecks> {
-    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./event-checks-worker.js', import.meta.url), { workerData: setup }), busy: 0 }));
+    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./kafka-event-checks-worker.js', import.meta.url), { workerData: setup }), busy: 0 }));
     try {
       await Promise.all(
         slots.map(
