@@ -7,14 +7,12 @@
  * retries of metadata calls. It sends kafkajs's own Fetch request through the broker's
  * connection pool and decodes the answer with kafka-records.ts.
  *
- * It reaches into kafkajs 2.2.4 internals (pinned in package.json): the client's private
- * createCluster, the broker's lookupRequest and connectionPool, and three protocol modules.
- * A kafkajs upgrade must re-check these; `kafkajsInternals()` fails loudly if they moved.
+ * It reaches into kafkajs 2.2.4 internals (kafka-internals.ts), which fail loudly if they moved.
  */
-import { createRequire } from 'node:module';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { isTransient } from '../errors.js';
 import type { RecordChunk, TopicReader } from './kafka.js';
+import { kafkajsInternals, rawResponse, READ_COMMITTED, type RequestDefinition } from './kafka-internals.js';
 import { decodeFetchResponse, nextFetchOffset, type FetchResponse } from './kafka-records.js';
 
 /** How long the broker may hold a fetch that has nothing new; also what close() waits at most for the fetch in flight. */
@@ -22,14 +20,7 @@ const MAX_WAIT_MS = 100;
 /** Per partition and per response, as kafkajs's consumer defaults (1 MB, 10 MB). */
 const PARTITION_MAX_BYTES = 1024 * 1024;
 const RESPONSE_MAX_BYTES = 10 * 1024 * 1024;
-const READ_COMMITTED = 1;
 const OFFSET_OUT_OF_RANGE = 1;
-
-interface ProtocolRequest {
-  request: { apiVersion: number };
-  response: { decode(payload: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> };
-  requestTimeout?: number;
-}
 
 interface FetchArgs {
   isolationLevel: number;
@@ -38,62 +29,6 @@ interface FetchArgs {
   maxBytes: number;
   topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
 }
-
-interface Broker {
-  lookupRequest(apiKey: number, definition: unknown): (args: FetchArgs) => ProtocolRequest;
-  connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
-  disconnect(): Promise<void>;
-}
-
-interface Cluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
-  findBroker(q: { nodeId: string }): Promise<Broker>;
-  fetchTopicsOffset(
-    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
-  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
-}
-
-interface Internals {
-  createCluster(client: KafkaClient): Cluster;
-  fetchApiKey: number;
-  fetchDefinition: unknown;
-  errorFromCode(code: number): Error & { retriable?: boolean; type?: string };
-}
-
-let internals: Internals | undefined;
-
-function kafkajsInternals(): Internals {
-  if (internals) return internals;
-  const require = createRequire(import.meta.url);
-  const { requests } = require('kafkajs/src/protocol/requests/index.js') as { requests: Record<string, unknown> };
-  const apiKeys = require('kafkajs/src/protocol/requests/apiKeys.js') as Record<string, number>;
-  const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode: Internals['errorFromCode'] };
-  if (!requests.Fetch || typeof apiKeys.Fetch !== 'number' || typeof createErrorFromCode !== 'function') {
-    throw new Error('the installed kafkajs does not have the internals the topic reader uses (kafkajs 2.2.4 does)');
-  }
-  internals = {
-    createCluster(client) {
-      const symbol = Object.getOwnPropertySymbols(client).find((s) => s.description === 'private:Kafka:createCluster');
-      const create = symbol && (client as unknown as Record<symbol, unknown>)[symbol];
-      if (typeof create !== 'function') throw new Error('the installed kafkajs does not have the internals the topic reader uses (kafkajs 2.2.4 does)');
-      return (create as (o: object) => Cluster)({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, isolationLevel: READ_COMMITTED });
-    },
-    fetchApiKey: apiKeys.Fetch,
-    fetchDefinition: requests.Fetch,
-    errorFromCode: createErrorFromCode,
-  };
-  return internals;
-}
-
-/** Hands the raw response body to us instead of kafkajs's record decoder. */
-const rawResponse: ProtocolRequest['response'] = {
-  decode: async (payload) => payload,
-  parse: async (data) => data,
-};
 
 /**
  * Starts reading `topic` from `from` (partition -> offset); `onChunk` gets the record batches of
@@ -109,7 +44,7 @@ export async function startTopicReader(
   translate: (what: string, err: unknown) => Error,
 ): Promise<TopicReader> {
   const kafkajs = kafkajsInternals();
-  const cluster = kafkajs.createCluster(client);
+  const cluster = kafkajs.createCluster(client, { isolationLevel: READ_COMMITTED });
   try {
     await cluster.connect();
     await cluster.addTargetTopic(topic);
@@ -129,7 +64,7 @@ export async function startTopicReader(
     return Promise.all(
       Object.entries(byLeader).map(async ([nodeId, partitions]) => {
         const broker = await cluster.findBroker({ nodeId });
-        const request = broker.lookupRequest(kafkajs.fetchApiKey, kafkajs.fetchDefinition)({
+        const request = broker.lookupRequest(kafkajs.apiKeys.Fetch as number, kafkajs.requests.Fetch as RequestDefinition<FetchArgs>)({
           isolationLevel: READ_COMMITTED,
           maxWaitTime: MAX_WAIT_MS,
           minBytes: 1,
