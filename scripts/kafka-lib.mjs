@@ -412,7 +412,8 @@ function serverPropertiesText({ dataDir, port, controllerPort, secure }) {
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
     // group.coordinator.rebalance.protocols keeps its default (classic,consumer,streams in 4.1):
-    // kafkajs speaks only the classic consumer group protocol.
+    // applications run both consumer group protocols, and so do the tests (kafkajs is classic only;
+    // migrate describes consumer-protocol groups itself, src/adapters/kafka-groups.ts).
     // A small machine: fewer threads than the defaults.
     'num.network.threads=2',
     'num.io.threads=4',

@@ -13,6 +13,8 @@ import type {
   TopicReader,
   TopicSpec,
 } from './kafka.js';
+import { describeAnyGroup, UnjudgedGroupTypeError } from './kafka-groups.js';
+import { kafkajsInternals, type Cluster } from './kafka-internals.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -49,6 +51,9 @@ export class KafkajsAdmin implements KafkaAdmin {
     private readonly admin: Admin,
     private readonly brokers: string[],
   ) {}
+
+  /** Connections for the group requests kafkajs lacks (kafka-groups.ts); made on first use. */
+  private groupCluster: Cluster | undefined;
 
   static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
     const client = kafkajsClient(c);
@@ -160,11 +165,23 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async describeGroup(group: string): Promise<GroupDescription> {
-    const res = await this.call(`describe group ${group}`, () => this.admin.describeGroups([group]));
+    return this.call(`describe group ${group}`, async () => {
+      // ConsumerGroupDescribe and ListGroups go through a cluster of our own (kafkajs's admin keeps
+      // its cluster to itself), made on first use and kept for the later polls.
+      this.groupCluster ??= kafkajsInternals().createCluster(this.client);
+      if (!this.groupCluster.isConnected()) await this.groupCluster.connect();
+      return describeAnyGroup(this.groupCluster, group, () => this.describeClassicGroup(group));
+    });
+  }
+
+  /** The group as the classic DescribeGroups (kafkajs's) reports it. */
+  private async describeClassicGroup(group: string): Promise<GroupDescription> {
+    const res = await this.admin.describeGroups([group]);
     const g = res.groups.find((x) => x.groupId === group);
-    if (!g) return { group, state: 'Dead', members: [] };
+    if (!g) return { group, type: 'classic', state: 'Dead', members: [] };
     return {
       group,
+      type: 'classic',
       state: g.state,
       members: g.members.map((m) => {
         const decoded = m.memberAssignment?.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
@@ -196,6 +213,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async close(): Promise<void> {
+    await this.groupCluster?.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
   }
 
@@ -204,6 +222,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof UnjudgedGroupTypeError) throw err; // already says what to do
       throw translateKafkaError(what, err, this.brokers);
     }
   }

@@ -53,10 +53,17 @@ export interface GroupMember {
   assignment: Record<string, number[]>;
 }
 
-/** A consumer group as its coordinator reports it. State "Dead" means the group does not exist. */
+/**
+ * A consumer group as its coordinator reports it. State "Dead" means the group does not exist
+ * (a group that does not exist is reported as a classic one). Groups of other types (share,
+ * streams) are not described: describeGroup throws a clear error for them.
+ */
 export interface GroupDescription {
   group: string;
-  state: 'Stable' | 'PreparingRebalance' | 'CompletingRebalance' | 'Empty' | 'Dead' | string;
+  /** classic: the JoinGroup/SyncGroup protocol; consumer: KIP-848's (`group.protocol=consumer`). */
+  type: 'classic' | 'consumer';
+  /** classic: Stable, PreparingRebalance, CompletingRebalance, Empty, Dead; consumer: Stable, Assigning, Reconciling, Empty, Dead. */
+  state: 'Stable' | 'PreparingRebalance' | 'CompletingRebalance' | 'Assigning' | 'Reconciling' | 'Empty' | 'Dead' | string;
   members: GroupMember[];
 }
 
@@ -115,7 +122,7 @@ export interface KafkaAdmin {
   groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]>;
   /** Log start and end offsets of every partition (committed is null). */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
-  /** The group's state and members. */
+  /** The group's type, state and members, whichever group protocol it uses (classic or consumer). */
   describeGroup(group: string): Promise<GroupDescription>;
   /** Deletes a group that has no members; false when it did not exist. */
   deleteGroup(group: string): Promise<boolean>;

@@ -10,7 +10,10 @@ const params = z
   })
   .strict();
 
-/** kafka.consumers: the group is Stable, has members, and every partition of the topic is assigned to one. */
+/**
+ * kafka.consumers: the group is Stable, has members, and every partition of the topic is assigned to
+ * one. Either group protocol (classic or consumer); a share or streams group is an error.
+ */
 export const kafkaConsumersStep = defineStep({
   type: 'kafka.consumers',
   needs: ['kafka'],
@@ -46,7 +49,7 @@ export const kafkaConsumersStep = defineStep({
     return {
       done: true,
       summary: `group ${p.group} is Stable: ${plural(group.members.length, 'member')} ${group.members.length === 1 ? 'owns' : 'own'} all ${partitions.length} partitions of ${p.topic}`,
-      outputs: { members: group.members.length, partitions: partitions.length },
+      outputs: { members: group.members.length, partitions: partitions.length, protocol: group.type },
     };
   },
 });

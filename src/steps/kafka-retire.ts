@@ -3,7 +3,10 @@ import { defineStep } from './contract.js';
 
 const params = z.object({ group: z.string().min(1) }).strict();
 
-/** kafka.retire: the consumer group has no members any more, then it is deleted. */
+/**
+ * kafka.retire: the consumer group has no members any more, then it is deleted. Either group
+ * protocol (classic or consumer); a share or streams group is an error.
+ */
 export const kafkaRetireStep = defineStep({
   type: 'kafka.retire',
   needs: ['kafka'],
