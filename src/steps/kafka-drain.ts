@@ -20,7 +20,7 @@ interface DrainMemory {
 
 /**
  * kafka.drain: the group's lag is 0 on every partition of the topic for several samples in a
- * row. Lag is computed here from log-end and committed offsets, never taken from the consumer,
+ * row, and the group exists (it has committed on the topic, or has members). Lag is computed here from log-end and committed offsets, never taken from the consumer,
  * so a consumer that stopped cannot leave a stale "0" behind.
  */
 export const kafkaDrainStep = defineStep({
@@ -36,6 +36,18 @@ export const kafkaDrainStep = defineStep({
     const lags = consumerLag(await kafka.groupOffsets(p.group, p.topic));
     if (lags.length === 0) return { done: false, summary: `topic ${p.topic} has no partitions (does it exist?)` };
     const total = lags.reduce((sum, l) => sum + l.lag, 0);
+    // A group that has never committed here and has no members has consumed nothing: most likely
+    // a misspelled name. An empty topic is not "drained" by it; wait for a consumer (the timeout
+    // ends the wait), saying why.
+    if (lags.every((l) => l.committed === null)) {
+      const group = await kafka.describeGroup(p.group);
+      if (group.members.length === 0) {
+        const absent = `group ${p.group} has no members and has never committed an offset on ${p.topic}: is the group name right?`;
+        const summary = total === 0 ? absent : `lag ${total}: ${describeLagging(lags)}; ${absent}`;
+        (ctx.memory as unknown as DrainMemory).zeroSamples = 0;
+        return { done: false, summary, progress: { message: summary, metrics: { lag: total, partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length } } };
+      }
+    }
     const mem = ctx.memory as unknown as DrainMemory;
     const now = ctx.now();
     mem.zeroSamples = total === 0 ? (mem.zeroSamples ?? 0) + 1 : 0;
