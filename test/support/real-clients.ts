@@ -168,3 +168,43 @@ export async function confluentPython(): Promise<string> {
   await runClient('touch', [marker]);
   return python;
 }
+
+/** Python programs of the tests' own (confluent-kafka clients), in test/support/python/. */
+export const PYTHON_PROGRAMS = path.join(HERE, 'python');
+
+/** A consumer group protocol: KIP-848's `consumer`, or the `classic` one (JoinGroup/SyncGroup). */
+export type GroupProtocol = 'consumer' | 'classic';
+
+/** What a consumer under test reads: from the beginning, in `group`, committing every 200 ms. */
+export interface ConsumerOptions {
+  brokers: string[];
+  group: string;
+  topic: string;
+  protocol: GroupProtocol;
+}
+
+/**
+ * Kafka's Java console consumer (kafka-clients' KafkaConsumer) in a group of the given protocol,
+ * from the beginning, committing every 200 ms; SIGTERM (stop()) closes it, which leaves the group.
+ */
+export async function startJavaConsumer(o: ConsumerOptions): Promise<ClientProcess> {
+  return startKafkaTool('org.apache.kafka.tools.consumer.ConsoleConsumer', [
+    '--bootstrap-server', o.brokers.join(','),
+    '--topic', o.topic,
+    '--group', o.group,
+    '--from-beginning',
+    '--consumer-property', `group.protocol=${o.protocol}`,
+    '--consumer-property', `client.id=java-${o.protocol}`,
+    '--consumer-property', 'auto.commit.interval.ms=200',
+  ]);
+}
+
+/**
+ * A librdkafka consumer (confluent-kafka, test/support/python/consume.py) in a group of the given
+ * protocol, from the beginning, committing every 200 ms. It prints "assigned N partitions" as its
+ * assignment changes; SIGTERM (stop()) closes it, which leaves the group.
+ */
+export async function startLibrdkafkaConsumer(o: ConsumerOptions): Promise<ClientProcess> {
+  const python = await confluentPython();
+  return startClient(python, ['-u', path.join(PYTHON_PROGRAMS, 'consume.py'), o.brokers.join(','), o.group, o.topic, o.protocol]);
+}
