@@ -13,6 +13,7 @@ import type {
   TopicReader,
   TopicSpec,
 } from './kafka.js';
+import { fixRequestQueueIdleLoop } from './kafka-internals.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -20,6 +21,7 @@ const { Kafka, logLevel, ConfigResourceTypes, AssignerProtocol } = kafkajs;
 
 /** Builds a kafkajs client that logs nothing to the terminal and leaves retries to the engine. */
 export function kafkajsClient(c: KafkaConnection): KafkaClient {
+  fixRequestQueueIdleLoop();
   return new Kafka({
     clientId: c.clientId,
     brokers: c.brokers,
