@@ -112,3 +112,44 @@ export const rawResponse: ProtocolRequest['response'] = {
   decode: async (payload) => payload,
   parse: async (data) => data,
 };
+
+/** kafkajs's per-connection request queue (network/requestQueue); only what the fix below touches. */
+interface RequestQueue {
+  pending: unknown[];
+  throttledUntil: number;
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null;
+  checkPendingRequests(): void;
+  scheduleCheckPendingRequests(): void;
+}
+
+// kafkajs 2.2.4's own wait before it looks at its pending requests again (requestQueue/index.js).
+const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
+let requestQueueFixed = false;
+
+/**
+ * Stops kafkajs 2.2.4's idle timer loop (tulios/kafkajs#1751, unfixed upstream): after a response,
+ * each connection's request queue sets `setTimeout(fn, throttledUntil - Date.now())`, and with no
+ * throttle that is about -Date.now(): Node clamps it to 1 ms and the callback schedules the same
+ * again, so every open connection wakes the process ~500 times a second while idle, and Node 23+
+ * prints a TimeoutNegativeWarning into migrate's output. With nothing pending there is nothing to
+ * check (a request that gets queued schedules its own check), so the queue now schedules only then.
+ */
+export function fixRequestQueueIdleLoop(): void {
+  if (requestQueueFixed) return;
+  const require = createRequire(import.meta.url);
+  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
+  const original = RequestQueue.prototype?.scheduleCheckPendingRequests;
+  // The source of the method this replaces: a kafkajs whose method differs gets no patch but an error.
+  if (typeof original !== 'function' || !/let scheduleAt = this\.throttledUntil - Date\.now\(\)/.test(original.toString())) {
+    throw new Error(MOVED);
+  }
+  RequestQueue.prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: RequestQueue) {
+    if (this.throttleCheckTimeoutId || this.pending.length === 0) return;
+    const throttled = this.throttledUntil - Date.now();
+    this.throttleCheckTimeoutId = setTimeout(() => {
+      this.throttleCheckTimeoutId = null;
+      this.checkPendingRequests();
+    }, throttled > 0 ? throttled : CHECK_PENDING_REQUESTS_INTERVAL_MS);
+  };
+  requestQueueFixed = true;
+}

@@ -14,7 +14,7 @@ import type {
   TopicSpec,
 } from './kafka.js';
 import { describeAnyGroup, UnjudgedGroupTypeError } from './kafka-groups.js';
-import { kafkajsInternals, type Cluster } from './kafka-internals.js';
+import { fixRequestQueueIdleLoop, kafkajsInternals, type Cluster } from './kafka-internals.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -22,6 +22,7 @@ const { Kafka, logLevel, ConfigResourceTypes, AssignerProtocol } = kafkajs;
 
 /** Builds a kafkajs client that logs nothing to the terminal and leaves retries to the engine. */
 export function kafkajsClient(c: KafkaConnection): KafkaClient {
+  fixRequestQueueIdleLoop();
   return new Kafka({
     clientId: c.clientId,
     brokers: c.brokers,

@@ -17,11 +17,13 @@ export interface CliResult {
 export interface CliOptions {
   cwd: string;
   env?: Record<string, string | undefined>;
+  /** The Node.js binary that runs the CLI (scripts/node-lib.mjs fetches others); the tests' own by default. */
+  node?: string;
 }
 
 /** Starts `migrate <args>` without a terminal (pipes, CI=true), like a pipeline would. */
 export function startCli(args: string[], o: CliOptions): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [migrateBin, ...args], {
+  const child = spawn(o.node ?? process.execPath, [migrateBin, ...args], {
     cwd: o.cwd,
     // A test's CLI never writes annotations into the CI job that runs the tests.
     env: { ...process.env, GITHUB_ACTIONS: undefined, GITHUB_STEP_SUMMARY: undefined, CI: 'true', NO_COLOR: '1', ...o.env },
