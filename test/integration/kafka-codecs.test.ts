@@ -86,4 +86,14 @@ describe('kafka.verify reads every codec real producers write', () => {
     });
   }
 
+  it('a tombstone a real client sent (kcat -Z: an empty value as NULL) is named as such', async () => {
+    const topic = unique('tombstone');
+    await createTopic(topic);
+    await kcatProduce(kafkaBrokers(), topic, [...eventLines(2, 'ex'), 'ex-deleted\t'], ['-Z', '-p', '1']);
+    const [inWorker, inThread] = await Promise.all([verify(topic, 10, '1'), verify(topic, 10, '0')]);
+    for (const res of [inWorker, inThread]) {
+      expect(res.code).toBe(1);
+      expect(res.failed).toMatch(/^event at partition 1 offset 2 is a tombstone \(null value\), not a ExerciseCompleted v0 event/);
+    }
+  });
 });
