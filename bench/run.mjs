@@ -7,6 +7,7 @@
 //   lag/drain check   `migrate run` of a one-look kafka.drain playbook   vs  Kafka's ConsumerGroupCommand --describe
 //                     (kcat cannot read a group's committed offsets, so it has no row here)
 //   verify            `migrate run` of kafka.verify (from: earliest) over N events  vs  kcat -C -e to /dev/null
+//   verify per codec  the same N events written by kcat -z none, lz4 and zstd: each rate vs the uncompressed one
 //   start-up          migrate --help, migrate status                      vs  node -e 0
 //   drain detection   commit that brings lag to 0 -> kafka.drain done     vs  its poll interval
 
@@ -28,19 +29,19 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 // ---------------------------------------------------------------------------------------------
 
-/** Runs a command, returning wall ms and peak RSS (KB) as measured by GNU time. */
+/** Runs a command, returning wall ms, peak RSS (KB) and CPU seconds (user + system) as measured by GNU time. */
 function timed(cmd, args, { env = {}, cwd = root, expectCodes = [0] } = {}) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     child.once('error', reject);
     child.once('close', (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const rssKb = Number(err.trim().split('\n').pop());
+      const [rssKb, user, system] = (err.trim().split('\n').pop() ?? '').split(' ').map(Number);
       if (!expectCodes.includes(code)) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-800)}`));
-      resolve({ ms, rssKb });
+      resolve({ ms, rssKb, cpuS: user + system });
     });
   });
 }
@@ -151,6 +152,51 @@ async function main() {
       const eps = (v) => `${Math.round(v).toLocaleString('en')} ev/s`;
       rows.push({ what: `verify ${EVENTS.toLocaleString('en')} events (schema + duplicates)`, migrate: fmtStat(a, eps), peer: `kcat -C -e ${fmtStat(b, eps)}`, ratio: `${(a.median / b.median).toFixed(2)}× kcat's rate`, target: '≥ 0.5×', ok: a.median / b.median >= 0.5 });
       rows.push({ what: 'verify peak RSS', migrate: fmtStat(rss, (v) => `${v.toFixed(0)} MB`), peer: `kcat ${fmtStat(stats(kcat.map((r) => r.rssKb / 1024)), (v) => `${v.toFixed(0)} MB`)}`, ratio: '', target: '≤ 200 MB', ok: rss.max <= 200 });
+    }
+
+    // -- verify per codec: the same N events written by kcat (librdkafka) uncompressed, lz4, zstd --
+    // kafkajs cannot write lz4 or zstd, so these topics (all three, for a fair comparison: same
+    // producer, same batching) come from kcat -P -z <codec> reading one file of N lines.
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'codecs') {
+      const cwd = path.join(work, 'codecs');
+      await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
+      await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/0.json'), path.join(cwd, 'schemas/ExerciseCompleted/0.json'));
+      const produced_at = new Date().toISOString();
+      const lines = [];
+      for (let j = 0; j < EVENTS; j++) {
+        const id = `ex-${j % 100}`;
+        lines.push(`${id}\t${JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${j}`, completed_at: produced_at } })}`);
+      }
+      const file = path.join(cwd, 'events.txt');
+      await writeFile(file, `${lines.join('\n')}\n`);
+      lines.length = 0;
+      const rates = {};
+      for (const codec of ['none', 'lz4', 'zstd']) {
+        const topic = `bench-codec-${codec}-${tag}`;
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+        log(`codecs: producing ${EVENTS} events with kcat -z ${codec}`);
+        execFileSync('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '\t', '-z', codec, '-l', file]);
+        const pb = `verify-${codec}.yaml`;
+        await writeFile(path.join(cwd, pb), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${EVENTS}, from: earliest }\n    interval: 200ms\n    timeout: 30m\n`);
+        log(`codecs: migrate runs on ${codec}`);
+        const runs = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `${codec}-${i}`], { env, cwd }));
+        rates[codec] = stats(runs.map((r) => EVENTS / (r.ms / 1000)));
+        rates[`${codec} rss`] = stats(runs.map((r) => r.rssKb / 1024));
+        // CPU time per event (both threads, start-up included): steadier than wall time on a busy machine.
+        rates[`${codec} cpu`] = stats(runs.map((r) => (r.cpuS * 1e6) / EVENTS));
+      }
+      const eps = (v) => `${Math.round(v).toLocaleString('en')} ev/s`;
+      for (const codec of ['none', 'lz4', 'zstd']) {
+        const ratio = rates[codec].median / rates.none.median;
+        rows.push({
+          what: `verify ${EVENTS.toLocaleString('en')} events written by kcat -z ${codec} (CPU ${fmtStat(rates[`${codec} cpu`], (v) => `${v.toFixed(2)} µs`)}/event, peak RSS ${fmtStat(rates[`${codec} rss`], (v) => `${v.toFixed(0)} MB`)})`,
+          migrate: fmtStat(rates[codec], eps),
+          peer: codec === 'none' ? '' : `uncompressed ${eps(rates.none.median)}`,
+          ratio: codec === 'none' ? '' : `${ratio.toFixed(2)}× uncompressed`,
+          target: codec === 'none' ? '' : '≥ 0.8×',
+          ok: codec === 'none' ? undefined : ratio >= 0.8,
+        });
+      }
     }
 
     // -- start-up --------------------------------------------------------------------------

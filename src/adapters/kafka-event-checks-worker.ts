@@ -34,9 +34,13 @@ port.on('message', (job: ChunkJob) => {
   const samples: NonNullable<ChunkResult['samples']> = [];
   const onRecord = (r: KafkaRecord): void => {
     if (failure) return;
+    if (r.value === null) {
+      failure = { offset: r.offset, tombstone: true };
+      return;
+    }
     let event: unknown;
     try {
-      event = JSON.parse(r.value === null ? 'null' : r.value.toString('utf8'));
+      event = JSON.parse(r.value.toString('utf8'));
     } catch {
       failure = { offset: r.offset, notJson: true };
       return;

@@ -34,7 +34,7 @@ export interface ChunkResult {
   /** hashId() of each string event_id that passed, two 32-bit halves each, in offset order. */
   hashes: Uint32Array;
   offsets: Float64Array;
-  failure?: { offset: number; notJson?: boolean; issues?: SchemaIssue[]; more?: number; error?: string };
+  failure?: { offset: number; tombstone?: boolean; notJson?: boolean; issues?: SchemaIssue[]; more?: number; error?: string };
   samples?: { key: string; payload: unknown; offset: number }[];
   /** The job's records, handed back (transferred) for reuse. */
   records: Uint8Array;

@@ -9,11 +9,12 @@
  * What it does as the Java consumer does: records before the fetch offset are skipped (a batch
  * may start earlier), a batch cut short by the size limits ends the partition's data, control
  * batches are skipped, and with read_committed the batches of aborted transactions are dropped
- * (the response lists them). Compression: none and gzip, as kafkajs supports without plugins.
- * CRCs are not checked (neither does kafkajs).
+ * (the response lists them). Every codec is read (gzip, snappy, lz4, zstd: kafka-codecs.ts), and
+ * each batch's CRC-32C is checked before it is read, as the Java consumer does (kafkajs does not).
  */
-import { gunzipSync } from 'node:zlib';
+import { crc32c } from '../util/crc32c.js';
 import type { KafkaRecord } from './kafka.js';
+import { decompressBatch } from './kafka-codecs.js';
 
 /** One partition of a Fetch response. `records` is a view of the response, or null. */
 export interface FetchedPartition {
@@ -113,6 +114,10 @@ export function nextFetchOffset(records: Buffer | null, from: number): number {
   return next;
 }
 
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
 // Varint reading with the position in a module variable: no object per call.
 let pos = 0;
 
@@ -155,12 +160,18 @@ export function forEachRecord(
     const end = at + MIN_BATCH + length;
     if (end > records.length || length < BATCH_HEADER - MIN_BATCH) break; // cut short by the size limit
     const magic = records.readInt8(at + 16);
-    if (magic !== 2) throw new Error(`record batch at offset ${baseOffset} has magic ${magic}; only magic 2 (Kafka 0.11+) is supported`);
+    if (magic !== 2) throw new Error(`record batch at partition ${partition} offset ${baseOffset} has magic ${magic}; only magic 2 (Kafka 0.11+) is supported`);
     const attributes = records.readInt16BE(at + 21);
     const lastOffset = baseOffset + records.readInt32BE(at + 23);
     if (lastOffset < from) {
       at = end;
       continue;
+    }
+    // The CRC covers attributes to the batch's end: everything the batch says past its offset and length.
+    const storedCrc = records.readUInt32BE(at + 17);
+    const crc = crc32c(records, at + 21, end);
+    if (crc !== storedCrc) {
+      throw new Error(`record batch at partition ${partition} offset ${baseOffset} is corrupt: its CRC-32C is ${hex(storedCrc)}, its bytes give ${hex(crc)}`);
     }
     const firstTimestamp = int64(records, at + 27);
     const transactional = (attributes & 0x10) !== 0;
@@ -185,13 +196,14 @@ export function forEachRecord(
     let data: Buffer = records;
     pos = at + BATCH_HEADER;
     let dataEnd = end;
-    if (compression === 1) {
-      data = gunzipSync(records.subarray(at + BATCH_HEADER, end));
+    if (compression !== 0) {
+      try {
+        data = decompressBatch(compression, records.subarray(at + BATCH_HEADER, end));
+      } catch (err) {
+        throw new Error(`record batch at partition ${partition} offset ${baseOffset} cannot be read: ${(err as Error).message}`, { cause: err });
+      }
       pos = 0;
       dataEnd = data.length;
-    } else if (compression !== 0) {
-      const name = ['none', 'gzip', 'snappy', 'lz4', 'zstd'][compression] ?? `type ${compression}`;
-      throw new Error(`record batch at offset ${baseOffset} is compressed with ${name}; only gzip and uncompressed batches can be read`);
     }
     for (let i = 0; i < count && pos < dataEnd; i++) {
       const recordLength = varint(data);

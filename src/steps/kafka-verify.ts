@@ -156,10 +156,15 @@ function absorb(o: ChunkOutcome, p: Params, mem: VerifyMemory, label: string): v
   const f = o.failure;
   if (f) {
     const r = { partition: o.partition, offset: f.offset };
-    if (f.notJson) mem.failure = notJson(r);
+    if (f.tombstone) mem.failure = tombstone(r, label);
+    else if (f.notJson) mem.failure = notJson(r);
     else if (f.issues?.length) mem.failure = invalid(r, label, f.issues, (f.more ?? 0) + f.issues.length);
     else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
   }
+}
+
+function tombstone(r: Pick<KafkaRecord, 'partition' | 'offset'>, label: string): Error {
+  return new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
 }
 
 function notJson(r: Pick<KafkaRecord, 'partition' | 'offset'>): Error {
@@ -187,9 +192,13 @@ function sample(p: Params, mem: VerifyMemory, key: string, payload: unknown, r: 
 /** Checks one record as it arrives; the first failure is kept and reported by the next check. */
 function inspect(r: KafkaRecord, p: Params, mem: VerifyMemory, validate: Validator, label: string): void {
   if (mem.failure) return;
+  if (r.value === null) {
+    mem.failure = tombstone(r, label);
+    return;
+  }
   let event: unknown;
   try {
-    event = JSON.parse(r.value?.toString('utf8') ?? 'null');
+    event = JSON.parse(r.value.toString('utf8'));
   } catch {
     mem.failure = notJson(r);
     return;

@@ -208,3 +208,17 @@ export async function startLibrdkafkaConsumer(o: ConsumerOptions): Promise<Clien
   const python = await confluentPython();
   return startClient(python, ['-u', path.join(PYTHON_PROGRAMS, 'consume.py'), o.brokers.join(','), o.group, o.topic, o.protocol]);
 }
+
+/** Produces `lines` ("key<TAB>value" each) with kcat; `args` adds options, e.g. ['-z', 'lz4'] or ['-Z']. */
+export async function kcatProduce(brokers: string[], topic: string, lines: string[], args: string[] = []): Promise<void> {
+  await runClient(kcat(), ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', ...args], { stdin: `${lines.join('\n')}\n` });
+}
+
+/** Produces `lines` ("key<TAB>value" each) with Kafka's ConsoleProducer; `args` adds options, e.g. ['--compression-codec', 'lz4']. */
+export async function consoleProduce(brokers: string[], topic: string, lines: string[], args: string[] = []): Promise<void> {
+  await runKafkaTool(
+    'org.apache.kafka.tools.ConsoleProducer',
+    ['--bootstrap-server', brokers.join(','), '--topic', topic, '--property', 'parse.key=true', '--property', 'key.separator=\t', ...args],
+    { stdin: `${lines.join('\n')}\n` },
+  );
+}
