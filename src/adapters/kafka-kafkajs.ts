@@ -13,6 +13,7 @@ import type {
   TopicReader,
   TopicSpec,
 } from './kafka.js';
+import { LogOffsetsReader } from './kafka-offsets.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -44,11 +45,16 @@ function tlsOptions(ssl: KafkaConnection['ssl']): boolean | { ca?: string; rejec
 
 /** KafkaAdmin on kafkajs's admin client. */
 export class KafkajsAdmin implements KafkaAdmin {
+  /** High watermarks and last stable offsets, through connections kept for the admin's life. */
+  private readonly logOffsets: LogOffsetsReader;
+
   private constructor(
     private readonly client: KafkaClient,
     private readonly admin: Admin,
     private readonly brokers: string[],
-  ) {}
+  ) {
+    this.logOffsets = new LogOffsetsReader(client);
+  }
 
   static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
     const client = kafkajsClient(c);
@@ -133,7 +139,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     // Both calls settle before either error is thrown: a call left in flight (kafkajs retrying the
     // metadata of a missing topic) reconnects after close() and keeps the process alive.
     const [endsResult, committedResult] = await Promise.allSettled([
-      this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic)),
+      this.call(`read offsets of ${topic}`, () => this.logOffsets.read(topic)),
       this.call(`read offsets of group ${group}`, () => this.admin.fetchOffsets({ groupId: group, topics: [topic] })),
     ]);
     if (committedResult.status === 'rejected') throw committedResult.reason;
@@ -144,19 +150,12 @@ export class KafkajsAdmin implements KafkaAdmin {
       const n = Number(p.offset);
       if (n >= 0) byPartition.set(p.partition, n);
     }
-    return ends.map((e) => ({
-      partition: e.partition,
-      logStart: Number(e.low),
-      logEnd: Number(e.high),
-      committed: byPartition.get(e.partition) ?? null,
-    }));
+    return ends.map((e) => ({ ...e, committed: byPartition.get(e.partition) ?? null }));
   }
 
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
-    const ends = await this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
-    return ends
-      .map((e) => ({ partition: e.partition, logStart: Number(e.low), logEnd: Number(e.high), committed: null }))
-      .sort((a, b) => a.partition - b.partition);
+    const ends = await this.call(`read offsets of ${topic}`, () => this.logOffsets.read(topic));
+    return ends.map((e) => ({ ...e, committed: null }));
   }
 
   async describeGroup(group: string): Promise<GroupDescription> {
@@ -196,7 +195,7 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await this.admin.disconnect().catch(() => undefined);
+    await Promise.all([this.admin.disconnect().catch(() => undefined), this.logOffsets.close()]);
   }
 
   /** Runs one admin call, turning client errors into messages a user can act on. */
