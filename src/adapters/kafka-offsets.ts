@@ -33,6 +33,7 @@ export interface LogOffsets {
 /** Reads log offsets through a cluster of its own, kept connected between reads. */
 export class LogOffsetsReader {
   private cluster?: Promise<Cluster>;
+  private closed = false;
 
   constructor(private readonly client: KafkaClient) {}
 
@@ -45,7 +46,8 @@ export class LogOffsetsReader {
       } catch (err) {
         const e = err as { type?: string; name?: string };
         const stale = STALE_METADATA.has(e.type ?? '') || STALE_CONNECTION.has(e.name ?? '');
-        if (!stale || attempt >= ATTEMPTS) throw err;
+        // After close() a retry would reconnect the cluster and keep the process alive.
+        if (!stale || attempt >= ATTEMPTS || this.closed) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
         // A topic that does not exist fails this way too: it gets the three tries kafkajs gave it.
         await cluster.refreshMetadata().catch(() => undefined);
@@ -54,12 +56,14 @@ export class LogOffsetsReader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const cluster = this.cluster;
     this.cluster = undefined;
     await (await cluster?.catch(() => undefined))?.disconnect().catch(() => undefined);
   }
 
   private connected(): Promise<Cluster> {
+    if (this.closed) return Promise.reject(new Error('the Kafka admin is closed'));
     this.cluster ??= (async () => {
       const cluster = kafkajsInternals().createCluster(this.client, { isolationLevel: READ_UNCOMMITTED });
       try {
