@@ -5,15 +5,20 @@
 //
 // The steps are driven one check at a time with a clock of the test's own, so "the producer has
 // been silent for longer than quietFor" needs no sleeping and no timed assertion.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DirSchemaRegistry } from '../../src/adapters/schemas-dir.js';
 import { connectKafka, consumerLag, type KafkaAdmin } from '../../src/adapters/kafka.js';
 import type { Check, StepContext, StepType } from '../../src/steps/contract.js';
 import { kafkaDrainStep } from '../../src/steps/kafka-drain.js';
 import { kafkaQuietStep } from '../../src/steps/kafka-quiet.js';
-import { eventually, unique } from '../support/cli.js';
+import { kafkaVerifyStep } from '../../src/steps/kafka-verify.js';
+import { eventually, unique, workdir } from '../support/cli.js';
 import { kafkaBrokers } from '../support/kafka.js';
 import { testKafka } from '../support/kafka-client.js';
 import { runKafkaTool, startJavaProgram, startKafkaTool, type ClientProcess } from '../support/real-clients.js';
+import { exerciseCompletedSchema, exerciseEvent } from '../support/seed-schema.js';
 import { stepContext } from '../support/step-context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -44,9 +49,10 @@ interface OpenTransaction {
   last: number;
 }
 
-/** The Java transactional producer, its transaction open with `count` records on `partition`. */
-async function openTransaction(topic: string, count: number, partition: number): Promise<OpenTransaction> {
-  const producer = await startJavaProgram('TxProducer.java', [kafkaBrokers().join(','), topic, unique('txid'), String(count), String(partition)], { interactive: true });
+/** The Java transactional producer, its transaction open with `count` records on `partition` (values: see TxProducer.java). */
+async function openTransaction(topic: string, count: number, partition: number, value?: string): Promise<OpenTransaction> {
+  const args = [kafkaBrokers().join(','), topic, unique('txid'), String(count), String(partition), ...(value ? [value] : [])];
+  const producer = await startJavaProgram('TxProducer.java', args, { interactive: true });
   cleanups.push(() => producer.stop(2_000));
   await producer.waitFor(/^OPEN \d+\.\.\d+$/m, 120_000);
   const last = Number(/^OPEN \d+\.\.(\d+)$/m.exec(producer.output())?.[1]);
@@ -102,10 +108,16 @@ async function caughtUpToCommitted(topic: string, group: string): Promise<void> 
 }
 
 /** One step, checked by hand: its params parsed as a playbook's would be, a clock the test moves. */
-function stepper<P>(step: StepType<P>, raw: Record<string, unknown>, kafka: KafkaAdmin) {
+function stepper<P>(step: StepType<P>, raw: Record<string, unknown>, kafka: KafkaAdmin, more: Partial<StepContext> = {}) {
   const params = step.params.parse(raw);
   let clock = 1_000_000;
-  const ctx: StepContext = stepContext({ kafka: () => Promise.resolve(kafka), memory: {}, now: () => clock });
+  const ctx: StepContext = stepContext({
+    kafka: () => Promise.resolve(kafka),
+    memory: {},
+    now: () => clock,
+    defer: (fn) => void cleanups.push(fn),
+    ...more,
+  });
   return {
     check: (): Promise<Check> => step.check(params, ctx),
     advance: (ms: number) => (clock += ms),
@@ -121,10 +133,14 @@ async function migrateKafka(): Promise<KafkaAdmin> {
 /** Checks `step` until it is done; its last summary when it is. */
 async function untilDone(s: { check(): Promise<Check> }): Promise<string> {
   let last: Check | undefined;
-  await eventually(async () => {
-    last = await s.check();
-    return last.done;
-  }, 60_000, 200);
+  try {
+    await eventually(async () => {
+      last = await s.check();
+      return last.done;
+    }, 60_000, 200);
+  } catch (err) {
+    throw new Error(`still not done: ${last?.summary}`, { cause: err });
+  }
   return last?.summary ?? '';
 }
 
@@ -243,5 +259,32 @@ describe('a Java transactional producer', () => {
     await quiet.check();
     quiet.advance(5_000);
     expect(await quiet.check()).toMatchObject({ done: true });
+  });
+
+  it('kafka.verify: records of a transaction open when the step begins count once it commits', async () => {
+    const topic = await topicWith([0]);
+    // Valid ExerciseCompleted events, event_id tx-0, tx-1, ... (TxProducer puts i where {n} is).
+    const tx = await openTransaction(topic, 3, 0, JSON.stringify(exerciseEvent('ex-{n}', 'tx-{n}')));
+    const cwd = await workdir();
+    await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
+    await writeFile(path.join(cwd, 'schemas/ExerciseCompleted/0.json'), JSON.stringify(exerciseCompletedSchema));
+    const kafka = await migrateKafka();
+    // The checks on this thread: the worker is dist's compiled file, absent beside src under vitest.
+    const workers = process.env.MIGRATE_VERIFY_WORKERS;
+    process.env.MIGRATE_VERIFY_WORKERS = '0';
+    cleanups.push(async () => (workers === undefined ? delete process.env.MIGRATE_VERIFY_WORKERS : (process.env.MIGRATE_VERIFY_WORKERS = workers)));
+    const verify = stepper(kafkaVerifyStep, { topic, event: 'ExerciseCompleted', version: 0, minEvents: 5 }, kafka, {
+      schemas: () => Promise.resolve(new DirSchemaRegistry(path.join(cwd, 'schemas'))),
+    });
+    // The step begins while the transaction is open: its 3 records are written, not yet readable.
+    expect((await verify.check()).summary).toContain('0 new events (need 5)');
+
+    const producer = testKafka().producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    await producer.send({ topic, messages: ['plain-0', 'plain-1'].map((id) => ({ partition: 0, value: JSON.stringify(exerciseEvent(id)) })) });
+    await endTransaction(tx, 'commit');
+    // 3 from the transaction (it committed after the step began) and 2 plain ones after it.
+    expect(await untilDone(verify)).toBe('5 new events (need 5), all valid, no duplicate event_id');
   });
 });

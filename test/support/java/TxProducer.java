@@ -2,8 +2,9 @@
 // transactional.id), held open by the test: it writes one transaction and leaves it open until
 // the test says what to do with it.
 //
-//   java -cp '<kafka libs>/*' TxProducer.java <bootstrap> <topic> <transactional.id> <count> [partition]
+//   java -cp '<kafka libs>/*' TxProducer.java <bootstrap> <topic> <transactional.id> <count> [partition] [value]
 //
+// Record i has key "k<i>" and the value {"n":<i>}, or `value` with every "{n}" replaced by i.
 // Prints "OPEN <first offset>..<last offset>" once the records are written (flushed, acknowledged)
 // and the transaction is still open; then reads a line on stdin: "commit" commits and prints
 // "COMMITTED", "abort" (or the end of stdin) aborts and prints "ABORTED"; then it exits.
@@ -24,12 +25,13 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public class TxProducer {
     public static void main(String[] args) throws Exception {
         if (args.length < 4) {
-            System.err.println("usage: TxProducer <bootstrap> <topic> <transactional.id> <count> [partition]");
+            System.err.println("usage: TxProducer <bootstrap> <topic> <transactional.id> <count> [partition] [value]");
             System.exit(2);
         }
         String topic = args[1];
         int count = Integer.parseInt(args[3]);
-        Integer partition = args.length > 4 ? Integer.valueOf(args[4]) : null;
+        Integer partition = args.length > 4 && !args[4].isEmpty() ? Integer.valueOf(args[4]) : null;
+        String template = args.length > 5 ? args[5] : "{\"n\":{n}}";
 
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
@@ -44,7 +46,7 @@ public class TxProducer {
             producer.beginTransaction();
             List<Future<RecordMetadata>> sent = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, partition, "k" + i, "{\"n\":" + i + "}")));
+                sent.add(producer.send(new ProducerRecord<>(topic, partition, "k" + i, template.replace("{n}", String.valueOf(i)))));
             }
             producer.flush();
             long first = Long.MAX_VALUE, last = -1;
