@@ -1,7 +1,7 @@
 /**
  * The kafkajs 2.2.4 internals that the adapter uses where kafkajs's public API has no call for what
  * it needs (a Fetch without a group, requests kafkajs does not implement): the client's private
- * createCluster, a broker's lookupRequest and connectionPool, the protocol's request definitions,
+ * createCluster, a broker's lookupRequest, connectionPool and listOffsets, the protocol's request definitions,
  * API keys, error codes and encoder. kafkajs is pinned to exactly 2.2.4 in package.json; a kafkajs
  * upgrade must re-check these, and `kafkajsInternals()` fails loudly if they moved.
  */
@@ -37,12 +37,25 @@ export interface KafkajsEncoder {
   buffer: Buffer;
 }
 
+/** ListOffsets as kafkajs's broker sends it: per partition, a timestamp (-1 latest, -2 earliest). */
+export interface ListOffsetsArgs {
+  isolationLevel: number;
+  topics: { topic: string; partitions: { partition: number; timestamp: string }[] }[];
+}
+
+/** kafkajs's parsed ListOffsets answer (a partition's error is thrown, not returned). */
+export interface ListOffsetsResult {
+  responses: { topic: string; partitions: { partition: number; offset: string }[] }[];
+}
+
 /** A broker of kafkajs's cluster. */
 export interface Broker {
   nodeId: number;
   versions: Record<number, { minVersion: number; maxVersion: number }> | null;
   lookupRequest<A>(apiKey: number, definition: RequestDefinition<A> | unknown): (args: A) => ProtocolRequest;
   connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
+  /** kafkajs's public-in-all-but-name broker call; reached through Internals.listOffsets, which checks it is there. */
+  listOffsets?(args: ListOffsetsArgs): Promise<ListOffsetsResult>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -74,6 +87,8 @@ export interface Internals {
   /** A new, empty kafkajs protocol encoder. */
   encoder(): KafkajsEncoder;
   errorFromCode(code: number): Error & { retriable?: boolean; type?: string };
+  /** Sends ListOffsets to the broker at the isolation level asked for (kafkajs's cluster would use its own). */
+  listOffsets(broker: Broker, args: ListOffsetsArgs): Promise<ListOffsetsResult>;
 }
 
 let internals: Internals | undefined;
@@ -103,6 +118,10 @@ export function kafkajsInternals(): Internals {
     requests,
     encoder: () => new Encoder(),
     errorFromCode: createErrorFromCode,
+    listOffsets(broker, args) {
+      if (typeof broker.listOffsets !== 'function') throw new Error(MOVED);
+      return broker.listOffsets(args);
+    },
   };
   return internals;
 }
@@ -152,4 +171,45 @@ export function fixRequestQueueIdleLoop(): void {
     }, throttled > 0 ? throttled : CHECK_PENDING_REQUESTS_INTERVAL_MS);
   };
   requestQueueFixed = true;
+}
+
+/**
+ * A kafkajs cluster of the client's own (kafkajs's admin keeps its cluster to itself), for the
+ * requests the admin sends itself (log offsets, group descriptions): connected on first use and
+ * kept until close(), so a wait's polls reuse warm connections and cached metadata. A failed
+ * connect is forgotten, so the next call tries again.
+ */
+export class OwnCluster {
+  private cluster?: Promise<Cluster>;
+  private isClosed = false;
+
+  constructor(private readonly client: KafkaClient) {}
+
+  /** True once close() was called: a retry now would reconnect and keep the process alive. */
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  connected(): Promise<Cluster> {
+    if (this.isClosed) return Promise.reject(new Error('the Kafka admin is closed'));
+    this.cluster ??= (async () => {
+      const cluster = kafkajsInternals().createCluster(this.client, { isolationLevel: READ_UNCOMMITTED });
+      try {
+        await cluster.connect();
+        return cluster;
+      } catch (err) {
+        await cluster.disconnect().catch(() => undefined);
+        throw err;
+      }
+    })();
+    this.cluster.catch(() => (this.cluster = undefined));
+    return this.cluster;
+  }
+
+  async close(): Promise<void> {
+    this.isClosed = true;
+    const cluster = this.cluster;
+    this.cluster = undefined;
+    await (await cluster?.catch(() => undefined))?.disconnect().catch(() => undefined);
+  }
 }

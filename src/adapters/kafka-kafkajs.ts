@@ -14,7 +14,8 @@ import type {
   TopicSpec,
 } from './kafka.js';
 import { describeAnyGroup, UnjudgedGroupTypeError } from './kafka-groups.js';
-import { fixRequestQueueIdleLoop, kafkajsInternals, type Cluster } from './kafka-internals.js';
+import { fixRequestQueueIdleLoop, OwnCluster } from './kafka-internals.js';
+import { LogOffsetsReader } from './kafka-offsets.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -47,14 +48,19 @@ function tlsOptions(ssl: KafkaConnection['ssl']): boolean | { ca?: string; rejec
 
 /** KafkaAdmin on kafkajs's admin client. */
 export class KafkajsAdmin implements KafkaAdmin {
+  /** Connections of our own for the requests kafkajs's admin lacks (log offsets, group descriptions), kept for the admin's life. */
+  private readonly own: OwnCluster;
+  /** High watermarks and last stable offsets. */
+  private readonly logOffsets: LogOffsetsReader;
+
   private constructor(
     private readonly client: KafkaClient,
     private readonly admin: Admin,
     private readonly brokers: string[],
-  ) {}
-
-  /** Connections for the group requests kafkajs lacks (kafka-groups.ts); made on first use. */
-  private groupCluster: Cluster | undefined;
+  ) {
+    this.own = new OwnCluster(client);
+    this.logOffsets = new LogOffsetsReader(this.own);
+  }
 
   static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
     const client = kafkajsClient(c);
@@ -139,7 +145,7 @@ export class KafkajsAdmin implements KafkaAdmin {
     // Both calls settle before either error is thrown: a call left in flight (kafkajs retrying the
     // metadata of a missing topic) reconnects after close() and keeps the process alive.
     const [endsResult, committedResult] = await Promise.allSettled([
-      this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic)),
+      this.call(`read offsets of ${topic}`, () => this.logOffsets.read(topic)),
       this.call(`read offsets of group ${group}`, () => this.admin.fetchOffsets({ groupId: group, topics: [topic] })),
     ]);
     if (committedResult.status === 'rejected') throw committedResult.reason;
@@ -150,28 +156,18 @@ export class KafkajsAdmin implements KafkaAdmin {
       const n = Number(p.offset);
       if (n >= 0) byPartition.set(p.partition, n);
     }
-    return ends.map((e) => ({
-      partition: e.partition,
-      logStart: Number(e.low),
-      logEnd: Number(e.high),
-      committed: byPartition.get(e.partition) ?? null,
-    }));
+    return ends.map((e) => ({ ...e, committed: byPartition.get(e.partition) ?? null }));
   }
 
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {
-    const ends = await this.call(`read offsets of ${topic}`, () => this.admin.fetchTopicOffsets(topic));
-    return ends
-      .map((e) => ({ partition: e.partition, logStart: Number(e.low), logEnd: Number(e.high), committed: null }))
-      .sort((a, b) => a.partition - b.partition);
+    const ends = await this.call(`read offsets of ${topic}`, () => this.logOffsets.read(topic));
+    return ends.map((e) => ({ ...e, committed: null }));
   }
 
   async describeGroup(group: string): Promise<GroupDescription> {
     return this.call(`describe group ${group}`, async () => {
-      // ConsumerGroupDescribe and ListGroups go through a cluster of our own (kafkajs's admin keeps
-      // its cluster to itself), made on first use and kept for the later polls.
-      this.groupCluster ??= kafkajsInternals().createCluster(this.client);
-      if (!this.groupCluster.isConnected()) await this.groupCluster.connect();
-      return describeAnyGroup(this.groupCluster, group, () => this.describeClassicGroup(group));
+      // ConsumerGroupDescribe and ListGroups go through our own cluster (kafka-groups.ts).
+      return describeAnyGroup(await this.own.connected(), group, () => this.describeClassicGroup(group));
     });
   }
 
@@ -214,8 +210,10 @@ export class KafkajsAdmin implements KafkaAdmin {
   }
 
   async close(): Promise<void> {
-    await this.groupCluster?.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+    await Promise.all([
+      this.admin.disconnect().catch(() => undefined),
+      this.own.close(),
+    ]);
   }
 
   /** Runs one admin call, turning client errors into messages a user can act on. */

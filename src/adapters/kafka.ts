@@ -35,7 +35,13 @@ export interface TopicSpec {
 export interface PartitionOffsets {
   partition: number;
   logStart: number;
+  /** The high watermark (as Kafka's consumer-groups tool reads it): records of open transactions included. */
   logEnd: number;
+  /**
+   * The last stable offset: where a read_committed consumer has to stop. Below logEnd while a
+   * transaction is open on the partition; undefined where the source cannot tell (read as logEnd).
+   */
+  lastStable?: number;
   committed: number | null;
 }
 
@@ -118,9 +124,9 @@ export interface KafkaAdmin {
   describeTopic(name: string, configNames: string[]): Promise<TopicDescription | undefined>;
   /** Creates the topic; false when it already existed. */
   createTopic(spec: TopicSpec): Promise<boolean>;
-  /** Log start/end and the group's committed offset, for every partition of the topic. */
+  /** Log start, high watermark, last stable offset and the group's committed offset, for every partition of the topic. */
   groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]>;
-  /** Log start and end offsets of every partition (committed is null). */
+  /** Log start, high watermark and last stable offset of every partition (committed is null). */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** The group's type, state and members, whichever group protocol it uses (classic or consumer). */
   describeGroup(group: string): Promise<GroupDescription>;
@@ -151,6 +157,11 @@ export function consumerLag(offsets: readonly PartitionOffsets[]): PartitionLag[
       return { ...o, lag: Math.max(0, o.logEnd - from) };
     })
     .sort((a, b) => a.partition - b.partition);
+}
+
+/** Partitions with a transaction open: records past the last stable offset, not yet committed or aborted. */
+export function openTransactions(offsets: readonly PartitionOffsets[]): PartitionOffsets[] {
+  return offsets.filter((o) => o.lastStable !== undefined && o.lastStable < o.logEnd).sort((a, b) => a.partition - b.partition);
 }
 
 /** Connects to Kafka through the kafkajs implementation, loaded on first use. */

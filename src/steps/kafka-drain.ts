@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { consumerLag, type PartitionLag } from '../adapters/kafka.js';
+import { consumerLag, openTransactions, type PartitionLag, type PartitionOffsets } from '../adapters/kafka.js';
 import { formatDuration } from '../util/time.js';
 import { defineStep } from './contract.js';
 
@@ -20,8 +20,12 @@ interface DrainMemory {
 
 /**
  * kafka.drain: the group's lag is 0 on every partition of the topic for several samples in a
- * row, and the group exists (it has committed on the topic, or has members). Lag is computed here from log-end and committed offsets, never taken from the consumer,
- * so a consumer that stopped cannot leave a stale "0" behind.
+ * row, no transaction is open on it, and the group exists (it has committed on the topic, or has
+ * members). Lag is computed here from log-end and committed offsets,
+ * never taken from the consumer, so a consumer that stopped cannot leave a stale "0" behind. The
+ * log end is the high watermark, as Kafka's consumer-groups tool reads it: records of a transaction
+ * still open are lag (a read_committed consumer cannot have read them), and an open transaction
+ * means the producer is still writing, whatever the lag.
  */
 export const kafkaDrainStep = defineStep({
   type: 'kafka.drain',
@@ -33,28 +37,27 @@ export const kafkaDrainStep = defineStep({
 
   async check(p, ctx) {
     const kafka = await ctx.kafka();
-    const lags = consumerLag(await kafka.groupOffsets(p.group, p.topic));
+    const offsets = await kafka.groupOffsets(p.group, p.topic);
+    const lags = consumerLag(offsets);
     if (lags.length === 0) return { done: false, summary: `topic ${p.topic} has no partitions (does it exist?)` };
     const total = lags.reduce((sum, l) => sum + l.lag, 0);
+    const mem = ctx.memory as unknown as DrainMemory;
     // A group that has never committed here and has no members has consumed nothing: most likely
     // a misspelled name. An empty topic is not "drained" by it; wait for a consumer (the timeout
     // ends the wait), saying why.
-    if (lags.every((l) => l.committed === null)) {
-      const group = await kafka.describeGroup(p.group);
-      if (group.members.length === 0) {
-        const absent = `group ${p.group} has no members and has never committed an offset on ${p.topic}: is the group name right?`;
-        const summary = total === 0 ? absent : `lag ${total}: ${describeLagging(lags)}; ${absent}`;
-        (ctx.memory as unknown as DrainMemory).zeroSamples = 0;
-        return { done: false, summary, progress: { message: summary, metrics: { lag: total, partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length } } };
-      }
+    if (lags.every((l) => l.committed === null) && (await kafka.describeGroup(p.group)).members.length === 0) {
+      mem.zeroSamples = 0;
+      const absent = `group ${p.group} has no members and has never committed an offset on ${p.topic}: is the group name right?`;
+      const summary = total === 0 ? absent : `lag ${total}: ${describeLagging(lags)}; ${absent}`;
+      return { done: false, summary, progress: { message: summary, metrics: { lag: total, partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length } } };
     }
-    const mem = ctx.memory as unknown as DrainMemory;
+    const open = openTransactions(offsets);
     const now = ctx.now();
-    mem.zeroSamples = total === 0 ? (mem.zeroSamples ?? 0) + 1 : 0;
+    mem.zeroSamples = total === 0 && open.length === 0 ? (mem.zeroSamples ?? 0) + 1 : 0;
     mem.first ??= { at: now, lag: total };
     const prev = mem.last;
     mem.last = { at: now, lag: total };
-    if (total === 0 && mem.zeroSamples >= p.samples) {
+    if (total === 0 && open.length === 0 && mem.zeroSamples >= p.samples) {
       return {
         done: true,
         summary: `group ${p.group} drained ${p.topic}: lag 0 on ${lags.length} partitions, ${p.samples} samples in a row`,
@@ -63,12 +66,16 @@ export const kafkaDrainStep = defineStep({
     }
     const rate = drainRate(mem.first, prev, mem.last);
     const metrics: Record<string, number> = { lag: total, partitions: lags.length, lagging: lags.filter((l) => l.lag > 0).length };
+    if (open.length) metrics.openTransactions = open.length;
     if (rate !== undefined) metrics.ratePerSec = Math.round(rate * 10) / 10;
     if (rate && rate > 0 && total > 0) metrics.etaMs = Math.round((total / rate) * 1000);
-    const summary =
+    const lagSummary =
       total === 0
-        ? `lag 0 (${mem.zeroSamples}/${p.samples} samples)`
+        ? open.length
+          ? 'lag 0'
+          : `lag 0 (${mem.zeroSamples}/${p.samples} samples)`
         : `lag ${total}: ${describeLagging(lags)}` + (metrics.etaMs !== undefined ? `, ETA ${formatDuration(metrics.etaMs)}` : '');
+    const summary = open.length ? `${lagSummary}; ${describeOpenTransactions(open)}: not drained until the producer commits or aborts it` : lagSummary;
     const detail = Object.fromEntries(lags.map((l) => [String(l.partition), l.lag]));
     return { done: false, summary, progress: { message: summary, metrics, detail } };
   },
@@ -81,6 +88,20 @@ function drainRate(first: DrainMemory['first'], prev: DrainMemory['last'], last:
   if (overall > 0) return overall;
   if (prev && last.at > prev.at) return Math.max(0, (prev.lag - last.lag) / ((last.at - prev.at) / 1000));
   return 0;
+}
+
+/**
+ * "a transaction is open on partitions 0, 2 (4 records past the last stable offset, which
+ * read_committed consumers cannot read yet)" (at most 10 partitions named).
+ */
+export function describeOpenTransactions(open: readonly PartitionOffsets[]): string {
+  const pending = open.reduce((sum, o) => sum + (o.logEnd - (o.lastStable ?? o.logEnd)), 0);
+  const names = open.slice(0, 10).map((o) => o.partition);
+  const more = open.length > names.length ? ` and ${open.length - names.length} more` : '';
+  return (
+    `a transaction is open on ${open.length === 1 ? 'partition' : 'partitions'} ${names.join(', ')}${more} ` +
+    `(${pending} ${pending === 1 ? 'record' : 'records'} past the last stable offset, which read_committed consumers cannot read yet)`
+  );
 }
 
 /** "partition 0 lag 120, partition 2 lag 7" (the worst first, at most 10). */

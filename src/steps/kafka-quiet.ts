@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { openTransactions } from '../adapters/kafka.js';
 import { parseDuration, formatDuration } from '../util/time.js';
 import { defineStep } from './contract.js';
+import { describeOpenTransactions } from './kafka-drain.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, c) => {
   const ms = parseDuration(v);
@@ -27,7 +29,12 @@ interface QuietMemory {
   movingPartitions?: number[];
 }
 
-/** kafka.quiet: no new events on the topic for a quiet period — the producer is really off. */
+/**
+ * kafka.quiet: no new events on the topic for a quiet period — the producer is really off. Log ends
+ * are high watermarks, so records written inside a transaction count as they are written; and a
+ * transaction still open means the producer is not done (its commit or abort is still to come), so
+ * the quiet period starts only once no transaction is open.
+ */
 export const kafkaQuietStep = defineStep({
   type: 'kafka.quiet',
   needs: ['kafka'],
@@ -55,6 +62,13 @@ export const kafkaQuietStep = defineStep({
         mem.lastChangeAt = now;
         mem.ends = ends;
       }
+    }
+    const open = openTransactions(offsets);
+    if (open.length) {
+      mem.lastChangeAt = now;
+      const summary = `not quiet: on ${p.topic}, ${describeOpenTransactions(open)}; the producer is not done until it commits or aborts it`;
+      const metrics: Record<string, number> = { quietMs: 0, newEvents: mem.seen ?? 0, openTransactions: open.length };
+      return { done: false, summary, progress: { message: summary, metrics } };
     }
     const quietMs = now - (mem.lastChangeAt ?? now);
     if (quietMs >= p.quietFor) {

@@ -120,7 +120,11 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   mem.ids = new SeenIds(p.minEvents);
   mem.pending = [];
   mem.compared = new Set();
-  const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : o.logEnd]));
+  // "Now" is where a read_committed reader stands now: the last stable offset, not the high
+  // watermark. Records of a transaction open at this moment become readable only when it commits,
+  // after the step began, so they count as new (and are checked for duplicates); from the high
+  // watermark they would be skipped without a trace.
+  const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : (o.lastStable ?? o.logEnd)]));
   const label = `${p.event} v${p.version}`;
   const workers = kafka.readTopicChunks ? checkWorkers() : 0;
   let reader: TopicReader;

@@ -54,7 +54,8 @@ export function waitLine(w: WaitInfo, now: number, barWidth = 20, c: Painter = p
     const pct = `${String(Math.floor(fraction * 100)).padStart(3)}%`;
     const parts = [`lag ${formatCount(lag)} of ${formatCount(initial)}`];
     if (m.ratePerSec !== undefined) parts.push(formatRate(m.ratePerSec));
-    parts.push(lag === 0 ? 'caught up' : formatEta(m.etaMs));
+    if (m.openTransactions) parts.push(openTransactionsText(m.openTransactions));
+    else parts.push(lag === 0 ? 'caught up' : formatEta(m.etaMs));
     return `${c.cyan(progressBar(fraction, barWidth))} ${pct}  ${parts.join(sep)}`;
   }
   const elapsed = Math.max(0, now - w.startedAt);
@@ -72,11 +73,17 @@ export function describeMetrics(m: Record<string, number>): string[] {
   const out: string[] = [];
   if (m.events !== undefined) out.push(`${formatCount(m.events)} events`);
   if (m.newEvents !== undefined) out.push(`${formatCount(m.newEvents)} new events`);
-  if (m.quietMs !== undefined) out.push(`quiet ${formatDuration(m.quietMs)}`);
+  if (m.openTransactions) out.push(openTransactionsText(m.openTransactions));
+  else if (m.quietMs !== undefined) out.push(`quiet ${formatDuration(m.quietMs)}`);
   if (m.lag !== undefined) out.push(`lag ${formatCount(m.lag)}`);
   if (m.ratePerSec !== undefined) out.push(formatRate(m.ratePerSec));
   if (m.successes !== undefined) out.push(`${m.successes} ok in a row`);
   if (m.status !== undefined) out.push(`HTTP ${m.status}`);
   if (m.latencyMs !== undefined) out.push(formatDuration(m.latencyMs));
   return out;
+}
+
+/** "transaction open on 2 partitions": why a drain at lag 0, or a silent producer, still waits. */
+function openTransactionsText(partitions: number): string {
+  return `transaction open on ${partitions} ${partitions === 1 ? 'partition' : 'partitions'}`;
 }

@@ -27,8 +27,19 @@ describe('kafka.drain against a real backlog', () => {
     const cwd = await workdir({ 'drain.yaml': drain('60s') });
     const run = startCli(['run', 'drain.yaml', '-p', `topic=${topic}`, '-p', `group=${group}`, '--json'], { cwd });
 
-    // Let it see the whole backlog first, then consume slowly, committing as it goes.
-    await new Promise((r) => setTimeout(r, 1200));
+    // Let it see the whole backlog first (its first lag report), then consume slowly, committing as it goes.
+    await new Promise<void>((resolve) => {
+      let out = '';
+      const seen = (d: Buffer): void => {
+        out += d.toString();
+        if (out.includes('"step.progress"')) {
+          run.stdout?.off('data', seen);
+          resolve();
+        }
+      };
+      run.stdout?.on('data', seen);
+      void run.result.then(() => resolve());
+    });
     const consumer = testKafka().consumer({ groupId: group, maxBytesPerPartition: 2000 });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });

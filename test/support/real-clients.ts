@@ -42,13 +42,23 @@ export interface ClientProcess {
   exited(): Promise<number | string>;
   /** SIGTERM to the group (a Java consumer leaves its group cleanly on it), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** Writes a line to its stdin (started with `interactive`), e.g. a command for a test's Java program. */
+  send(line: string): void;
+}
+
+/** How to start a client: `stdin` is written and closed at once; `interactive` keeps stdin open for send(). */
+export interface ClientOptions {
+  stdin?: string;
+  interactive?: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 /** Starts `command` in its own process group, collecting its output. */
-export function startClient(command: string, args: string[], o: { stdin?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): ClientProcess {
+export function startClient(command: string, args: string[], o: ClientOptions = {}): ClientProcess {
   const child = spawn(command, args, {
     detached: true,
-    stdio: [o.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: [o.stdin === undefined && !o.interactive ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...o.env },
     cwd: o.cwd,
   });
@@ -61,7 +71,9 @@ export function startClient(command: string, args: string[], o: { stdin?: string
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
-  if (o.stdin !== undefined) child.stdin?.end(o.stdin);
+  if (o.stdin !== undefined) child.stdin?.[o.interactive ? 'write' : 'end'](o.stdin);
+  // A client that exits while a line is on its way would otherwise crash the test with EPIPE.
+  child.stdin?.on('error', () => undefined);
   const exit = new Promise<number | string>((resolve) => {
     child.on('error', (err) => {
       out += `\n${command}: ${err.message}`;
@@ -87,6 +99,10 @@ export function startClient(command: string, args: string[], o: { stdin?: string
     output: () => out,
     exited: () => exit,
     stop,
+    send: (line) => {
+      if (!o.interactive || !child.stdin) throw new Error(`${path.basename(command)} was not started with interactive stdin`);
+      child.stdin.write(`${line}\n`);
+    },
     waitFor: (pattern, timeoutMs = 60_000) =>
       new Promise<void>((resolve, reject) => {
         const check = (): void => {
@@ -125,7 +141,7 @@ export async function runClient(command: string, args: string[], o: { stdin?: st
 }
 
 /** Starts a class from Kafka's jars (a console tool, e.g. org.apache.kafka.tools.consumer.ConsoleConsumer). */
-export async function startKafkaTool(mainClass: string, args: string[], o: { stdin?: string } = {}): Promise<ClientProcess> {
+export async function startKafkaTool(mainClass: string, args: string[], o: ClientOptions = {}): Promise<ClientProcess> {
   return startClient(java(), [...JVM_FLAGS, '-cp', await classpath(), mainClass, ...args], o);
 }
 
@@ -135,7 +151,7 @@ export async function runKafkaTool(mainClass: string, args: string[], o: { stdin
 }
 
 /** Starts a Java program of test/support/java/ from its source, with kafka-clients on the classpath. */
-export async function startJavaProgram(file: string, args: string[], o: { stdin?: string } = {}): Promise<ClientProcess> {
+export async function startJavaProgram(file: string, args: string[], o: ClientOptions = {}): Promise<ClientProcess> {
   return startClient(java(), [...JVM_FLAGS, '-cp', await classpath(), path.join(JAVA_PROGRAMS, file), ...args], o);
 }
 

@@ -31,6 +31,10 @@ describe('progress bars and ETA', () => {
     expect(waitLine({ startedAt: 0, metrics: { lag: 0, partitions: 3, lagging: 0, ratePerSec: 10 }, initialLag: 50 }, 1000, 10)).toBe(
       '██████████ 100%  lag 0 of 50 · 10/s · caught up',
     );
+    // An open transaction: its records are lag, and the drain is not over even at lag 0.
+    expect(waitLine({ startedAt: 0, metrics: { lag: 5, partitions: 2, lagging: 1, openTransactions: 1 }, initialLag: 5 }, 1000, 10)).toBe(
+      '░░░░░░░░░░   0%  lag 5 of 5 · transaction open on 1 partition',
+    );
   });
 
   it('shows other waits as the time spent against the timeout, with the numbers the step reported', () => {
@@ -46,5 +50,6 @@ describe('progress bars and ETA', () => {
   it('puts the numbers steps report into words', () => {
     expect(describeMetrics({ events: 1200, lag: 0 })).toEqual(['1,200 events', 'lag 0']);
     expect(describeMetrics({})).toEqual([]);
+    expect(describeMetrics({ quietMs: 0, newEvents: 3, openTransactions: 2 })).toEqual(['3 new events', 'transaction open on 2 partitions']);
   });
 });
