@@ -7,7 +7,8 @@ import { writeFlags } from '../support/demo-services.js';
 import { topicPartitions } from '../support/kafka-client.js';
 import { flagValues } from '../support/procedure.js';
 
-// The seed's switch in small: a topic, the producer's flag, a gate, the switch, and a wait.
+// The seed's switch in small: a topic, the producer's flag, a gate, the switch, and a wait (a quiet
+// topic: a drain would wait for a group that never consumed, as kafka.drain should).
 const switchover = `name: switchover
 params:
   topic: { required: true }
@@ -24,9 +25,9 @@ steps:
   - id: switch
     uses: flag.set
     with: { key: "\${{ params.topic }}-async", on: true }
-  - id: drained
-    uses: kafka.drain
-    with: { topic: "datarep.\${{ params.topic }}", group: "\${{ params.topic }}-consumers", samples: 2 }
+  - id: quiet
+    uses: kafka.quiet
+    with: { topic: "datarep.\${{ params.topic }}", quietFor: 300ms }
     interval: 100ms
 `;
 
@@ -77,7 +78,7 @@ describe('migrate rollback, against the real broker and a flag file', () => {
         { id: 'producer-on', status: 'done' },
         { id: 'approve-switch', status: 'done' },
         { id: 'switch', status: 'pending' },
-        { id: 'drained', status: 'pending' },
+        { id: 'quiet', status: 'pending' },
       ],
     });
 
@@ -113,7 +114,7 @@ describe('migrate rollback, against the real broker and a flag file', () => {
     // The audit trail holds both rollbacks.
     const state = JSON.parse(await readFile(path.join(w.cwd, '.migrate', `${w.run}.json`), 'utf8')) as { history: { type: string; step?: string }[] };
     expect(state.history.filter((h) => h.type === 'rollback.started')).toHaveLength(3);
-    expect(state.history.filter((h) => h.type === 'step.undone').map((h) => h.step)).toEqual(['drained', 'switch', 'approve-switch', 'producer-on']);
+    expect(state.history.filter((h) => h.type === 'step.undone').map((h) => h.step)).toEqual(['quiet', 'switch', 'approve-switch', 'producer-on']);
 
     // Running it again rolls forward: the undone steps run again, the gate asks again.
     const forward = await runCli(['run', 'switchover.yaml', '-p', `topic=${w.topic}`], { cwd: w.cwd });
@@ -150,14 +151,14 @@ describe('migrate run --skip STEP --reason "..."', () => {
   it('marks the step skipped without running it, records who and why, and status shows it', async () => {
     const w = await world();
     const res = await runCli(
-      ['run', 'switchover.yaml', '-p', `topic=${w.topic}`, '--yes', '--json', '--skip', 'switch', '--reason', 'consumers switch by config this time', '--skip', 'drained', '--reason', 'nothing to drain'],
+      ['run', 'switchover.yaml', '-p', `topic=${w.topic}`, '--yes', '--json', '--skip', 'switch', '--reason', 'consumers switch by config this time', '--skip', 'quiet', '--reason', 'nothing to wait for'],
       { cwd: w.cwd },
     );
     expect(res.code, res.stdout + res.stderr).toBe(0);
     const skipped = events(res.stdout).filter((e) => e.type === 'step.skipped');
     expect(skipped.map((e) => [e.step, e.reason])).toEqual([
       ['switch', 'consumers switch by config this time'],
-      ['drained', 'nothing to drain'],
+      ['quiet', 'nothing to wait for'],
     ]);
     expect(events(res.stdout).filter((e) => e.type === 'step.started').map((e) => e.step)).toEqual(['create-topic', 'producer-on']);
     // The switch was not flipped.
@@ -174,7 +175,7 @@ describe('migrate run --skip STEP --reason "..."', () => {
     const state = JSON.parse(await readFile(path.join(w.cwd, '.migrate', `${w.run}.json`), 'utf8')) as { history: { type: string; step?: string; detail?: { reason?: string } }[] };
     expect(state.history.filter((h) => h.type === 'step.skipped').map((h) => [h.step, h.detail?.reason])).toEqual([
       ['switch', 'consumers switch by config this time'],
-      ['drained', 'nothing to drain'],
+      ['quiet', 'nothing to wait for'],
     ]);
   });
 
