@@ -6,6 +6,7 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { expect, type TestContext } from 'vitest';
+import { connectKafka } from '../../src/adapters/kafka.js';
 import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { exerciseEvent } from '../support/seed-schema.js';
@@ -146,24 +147,18 @@ export class FaultHarness {
     return cwd;
   }
 
+  /**
+   * Through migrate's own KafkaAdmin (as kafka.topic creates topics): kafkajs's waitForLeaders
+   * gives up on a Kafka 3.9 cluster whose brokers do not know the new topic yet.
+   */
   async createTopic(topic: string, partitions: number): Promise<void> {
     const { replicationFactor, minInsyncReplicas } = this.target;
-    const admin = this.client.admin();
-    await admin.connect();
+    const admin = await connectKafka({ brokers: this.target.brokers.split(','), clientId: 'migrate-tests' });
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic,
-            numPartitions: partitions,
-            replicationFactor,
-            configEntries: minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] : [],
-          },
-        ],
-      });
+      const configs: Record<string, string> = minInsyncReplicas ? { 'min.insync.replicas': String(minInsyncReplicas) } : {};
+      await admin.createTopic({ name: topic, partitions, replicationFactor, configs });
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   }
 
