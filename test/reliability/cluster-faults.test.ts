@@ -18,6 +18,7 @@ import { KafkaRunStore } from '../../src/state/kafka-store.js';
 import { events, eventually, runCli, unique, type CliResult } from '../support/cli.js';
 import { report } from './figures.js';
 import { expectClearFailure, FaultHarness, row, stepRetries, tally } from './kafka-faults.js';
+import { STACK_TRACE } from './support.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -166,10 +167,15 @@ describe(`${NODES}-node cluster: the state topic's leader killed while a run on 
       t.faults += 1;
 
       let done: CliResult = await first.result;
+      const failures: string[] = [];
       const outputs = [done];
       t.retries += stepRetries(done);
       if (done.code !== 0) {
-        expectClearFailure(done);
+        // Failed at a step, or in the store (a state write, the lock): either way one clear line.
+        if (events(done.stdout).some((e) => e.type === 'step.failed')) expectClearFailure(done);
+        else expect(done.stderr, done.stdout + done.stderr).toMatch(/^error: .*(Kafka|broker|lock|leader)/m);
+        expect(done.stdout + done.stderr).not.toMatch(STACK_TRACE);
+        failures.push(done.stderr.trim());
         done = await harness.watched(args, cwd).result;
         outputs.push(done);
         t.runs += 1;
@@ -189,7 +195,12 @@ describe(`${NODES}-node cluster: the state topic's leader killed while a run on 
       t.lost = (read?.status === 'completed' ? 0 : 1) + stepIds.filter((id) => !applied.includes(id)).length + (applied.length - new Set(applied).size);
       put();
 
-      expect(done.code, done.stdout + done.stderr).toBe(0);
+      expect(done.code, [...failures, done.stdout + done.stderr].join('\n')).toBe(0);
+      // The run itself rides out the failover: a holder that drops out of the lock group while the
+      // dead broker's partitions move re-checks the run's state until the cluster answers again,
+      // instead of giving the run up as "lost the lock" (as it did in 3 of 9 rounds on 3.9.2 before
+      // that was fixed; test/unit/kafka-store.test.ts pins the case down).
+      expect(failures).toEqual([]);
       expect(status.code, status.stderr).toBe(0);
       expect(read).toMatchObject({ status: 'completed', steps: stepIds.map((id) => ({ id, status: 'done' })) });
       // Each step applied exactly once across the run (and its resume, if there was one).
@@ -204,7 +215,7 @@ describe(`${NODES}-node cluster: the state topic's leader killed while a run on 
       );
       expect(state.replicas).toHaveLength(3);
       expect(configs.resources[0]?.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue).toBe('2');
-      // The history in the topic has every step's start and end once: no save lost, none replayed.
+      // The history in the topic has every step's end, and its apply, once: no save lost, none replayed.
       const store = new KafkaRunStore(() => connectStateLog({ brokers: cluster.brokers.split(','), clientId: 'migrate-tests' }), {
         topic: stateTopic,
         lockTopic,
