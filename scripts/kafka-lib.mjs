@@ -1,12 +1,18 @@
-// A real single-node Apache Kafka broker (KRaft, broker+controller in one JVM), run from the
-// Maven Central jars listed in scripts/kafka/pom.xml. No Docker, no Kafka distribution tarball:
-// Java 17 and Maven are enough. Plain JS ESM on Node builtins only, so it runs before any build.
+// A real Apache Kafka broker (KRaft, broker+controller in one JVM), or a cluster of them on
+// loopback, run from the Maven Central jars listed in scripts/kafka/pom.xml. No Docker, no Kafka
+// distribution tarball: Java 17 and Maven are enough. Plain JS ESM on Node builtins only, so it
+// runs before any build.
 //
-//   ensureKafkaJars({ log })         -> directory of the broker's jars (resolved once, cached)
-//   startKafka({ dataDir, log })     -> handle { brokers, port, controllerPort, pid, stop(), restart() }
+//   ensureKafkaJars({ log, version })  -> directory of the broker's jars (resolved once, cached)
+//   startKafka({ dataDir, log })       -> handle { brokers, port, controllerPort, pid, stop(), restart() }
 //   startKafka({ dataDir, security: { users } })
-//                                    -> the same, plus TLS and SASL/SCRAM listeners (handle.security)
-//   stopKafkaFromStateFile(dataDir)  -> stops the broker recorded in <dataDir>/broker.json
+//                                      -> the same, plus TLS and SASL/SCRAM listeners (handle.security)
+//   startKafkaCluster({ dataDir, nodes: 3 })
+//                                      -> handle { brokers, nodes, stop(), killNode(id), startNode(id) }
+//   stopKafkaFromStateFile(dataDir)    -> stops the broker (or cluster) recorded in dataDir
+//
+// The Kafka version is KAFKA_VERSION unless a `version` option or $MIGRATE_KAFKA_VERSION names
+// another (3.9.0 or later: the oldest broker the project supports is the last 3.x).
 //
 // Types: scripts/kafka-lib.d.mts.
 
@@ -22,11 +28,14 @@ import { exists, fileSize, killGroup, pidAlive, readSince, sleep } from './proce
 
 /** Keep in step with kafka.version in scripts/kafka/pom.xml. */
 export const KAFKA_VERSION = '4.1.2';
+/** The oldest broker the tests run against (`npm run test:kafka-3.9`): the last 3.x line. */
+export const OLDEST_KAFKA_VERSION = '3.9.2';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const POM = path.join(HERE, 'kafka', 'pom.xml');
 const HOST = '127.0.0.1';
 const STATE_FILE = 'broker.json';
+const CLUSTER_FILE = 'cluster.json';
 const LOG_DIRS = 'kraft-logs';
 const SERVER_LOG = 'server.log';
 const STDOUT_LOG = 'kafka.out';
@@ -41,14 +50,36 @@ const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
 // MIGRATE_KAFKA_JVM_OPTS (space-separated) replaces them for the broker, e.g. for a benchmark
 // that wants the C2 compiler: MIGRATE_KAFKA_JVM_OPTS='-XX:+UseParallelGC'.
 const FAST_START_FLAGS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true'];
+const BROKER_HEAP = ['-Xms256m', '-Xmx512m'];
 const BROKER_JVM_FLAGS = [
-  '-Xms256m',
-  '-Xmx512m',
   ...(process.env.MIGRATE_KAFKA_JVM_OPTS === undefined
     ? FAST_START_FLAGS
     : process.env.MIGRATE_KAFKA_JVM_OPTS.split(/\s+/).filter(Boolean)),
 ];
 const TOOL_JVM_FLAGS = ['-Xmx256m', ...FAST_START_FLAGS];
+// Three of them share two cores with the tests: a smaller heap each (measured with jstat during
+// test/reliability/cluster-faults.test.ts: under 70 MB of heap in use per node).
+const CLUSTER_NODE_HEAP = ['-Xms128m', '-Xmx384m'];
+
+/**
+ * The Kafka version to run: `version`, else $MIGRATE_KAFKA_VERSION, else KAFKA_VERSION. Throws
+ * for anything but x.y.z from 3.9.0 on (older brokers lack the KRaft settings used here).
+ */
+export function kafkaVersion(version) {
+  const v = (version ?? process.env.MIGRATE_KAFKA_VERSION ?? '').trim() || KAFKA_VERSION;
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
+  if (!m) throw new Error(`Kafka version "${v}" is not x.y.z (from MIGRATE_KAFKA_VERSION or --version)`);
+  if (Number(m[1]) < 3 || (Number(m[1]) === 3 && Number(m[2]) < 9)) {
+    throw new Error(`Kafka ${v} is older than 3.9.0, the oldest broker these scripts can run (KRaft quorum bootstrap servers came in 3.9)`);
+  }
+  return v;
+}
+
+// Kafka 3.x logs through SLF4J 1 and reload4j (log4j 1), which its POM brings; 4.x through log4j 2,
+// which scripts/kafka/pom.xml adds. Two SLF4J bindings on one classpath would pick one at random,
+// so 3.x goes without the log4j 2 jars.
+const usesReload4j = (version) => Number(version.split('.')[0]) < 4;
+const LOG4J2_ARTIFACTS = ['log4j-slf4j-impl', 'log4j-core', 'log4j-api'];
 
 const noop = () => {};
 
@@ -67,8 +98,9 @@ export function cacheRoot() {
  * returns that directory. A marker written after a complete copy (holding a hash of the POM)
  * decides whether the copy is there: a half-done or out-of-date copy is done again.
  */
-export async function ensureKafkaJars({ log = noop } = {}) {
-  const base = path.join(cacheRoot(), `kafka-${KAFKA_VERSION}`);
+export async function ensureKafkaJars({ log = noop, version } = {}) {
+  version = kafkaVersion(version);
+  const base = path.join(cacheRoot(), `kafka-${version}`);
   const libs = path.join(base, 'libs');
   const marker = path.join(base, 'libs.complete');
   const pomHash = createHash('sha256').update(await readFile(POM)).digest('hex');
@@ -79,7 +111,7 @@ export async function ensureKafkaJars({ log = noop } = {}) {
   // Resolve into a private staging directory, then move it into place, so that two processes
   // resolving at once (a test run and `kafka.mjs start`) never see each other's half-done copy.
   const staging = path.join(base, `libs.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
-  log(`resolving Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs} (first run only)`);
+  log(`resolving Kafka ${version} jars from Maven Central into ${libs} (first run only)`);
   const started = Date.now();
   try {
     await runMaven([
@@ -88,12 +120,14 @@ export async function ensureKafkaJars({ log = noop } = {}) {
       'dependency:copy-dependencies',
       '-DincludeScope=runtime',
       `-DoutputDirectory=${staging}`,
+      `-Dkafka.version=${version}`,
+      ...(usesReload4j(version) ? [`-DexcludeArtifactIds=${LOG4J2_ARTIFACTS.join(',')}`] : []),
       '-f',
       POM,
     ]);
     const jars = (await readdir(staging)).filter((f) => f.endsWith('.jar'));
-    if (!jars.some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) {
-      throw new Error(`Maven finished but ${staging} holds no kafka_2.13-${KAFKA_VERSION} jar`);
+    if (!jars.some((f) => f.startsWith(`kafka_2.13-${version}`))) {
+      throw new Error(`Maven finished but ${staging} holds no kafka_2.13-${version} jar (is ${version} on Maven Central?)`);
     }
     if (await markerMatches(marker, pomHash, libs)) return libs; // someone else finished first
     await rm(marker, { force: true });
@@ -167,14 +201,14 @@ function runJava(classpath, mainClass, args, cwd) {
  * A fresh dataDir is formatted; an already formatted one is started as it is (on the ports it
  * had, unless others are given), which is how restart() keeps topics and offsets.
  */
-export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs, security } = {}) {
+export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs, security, version } = {}) {
   if (!dataDir) throw new Error('startKafka: dataDir is required');
   dataDir = path.resolve(dataDir);
   await mkdir(dataDir, { recursive: true });
-  const libs = await ensureKafkaJars({ log });
-  const classpath = `${libs}${path.sep}*`;
+  version = kafkaVersion(version);
+  const classpath = `${await ensureKafkaJars({ log, version })}${path.sep}*`;
 
-  const formatted = await exists(path.join(dataDir, LOG_DIRS, 'meta.properties'));
+  const formatted = await isFormatted(dataDir);
   let securePorts = null;
   if (formatted && (!port || !controllerPort)) {
     const previous = await readPorts(dataDir);
@@ -200,7 +234,7 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
     }
     const secure = security ? { ...tls, ports: securePorts, users: security.users ?? [] } : null;
     try {
-      return await startOn({ dataDir, classpath, ...ports, format: !formatted, log, timeoutMs, secure });
+      return await startOn({ dataDir, classpath, version, ...ports, format: !formatted, log, timeoutMs, secure });
     } catch (err) {
       // Free ports are found by binding and closing: another process may take one before the
       // broker binds it. A fresh dir can be formatted again for other ports; try those.
@@ -211,31 +245,27 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
   }
 }
 
-async function startOn({ dataDir, classpath, port, controllerPort, format, log, timeoutMs, secure }) {
-  const serverProperties = path.join(dataDir, 'server.properties');
-  const log4jConfig = path.join(dataDir, 'log4j2.properties');
-  await writeFile(serverProperties, serverPropertiesText({ dataDir, port, controllerPort, secure }));
-  await writeFile(log4jConfig, log4jText(path.join(dataDir, SERVER_LOG)));
+async function startOn({ dataDir, classpath, version, port, controllerPort, format, log, timeoutMs, secure }) {
+  const node = await writeNodeFiles({
+    dataDir,
+    version,
+    properties: { nodeId: 1, port, controllerPort, quorum: `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`, replication: SINGLE, secure },
+  });
 
   if (format) {
-    const clusterId = (await runJava(classpath, 'kafka.tools.StorageTool', ['random-uuid'], dataDir)).trim();
+    const clusterId = await randomClusterId(classpath, dataDir);
     // SCRAM credentials go into the cluster metadata at format time (KRaft has no ZooKeeper to
     // hold them): one --add-scram per user and mechanism. The arguments hold the passwords, so
     // a failure quotes only the tool's output (runJava never echoes its arguments).
     const scram = (secure?.users ?? []).flatMap((u) =>
       SCRAM_MECHANISMS.flatMap((m) => ['--add-scram', `${m}=[name=${u.name},password=${u.password}]`]),
     );
-    await runJava(
-      classpath,
-      'kafka.tools.StorageTool',
-      ['format', '-t', clusterId, '-c', serverProperties, '--standalone', ...scram],
-      dataDir,
-    );
+    await formatNode(classpath, dataDir, clusterId, ['--standalone', ...scram]);
     log(`formatted ${path.join(dataDir, LOG_DIRS)} (cluster ${clusterId})`);
   }
 
   const securePorts = secure?.ports;
-  const launchOptions = { dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs, securePorts };
+  const launchOptions = { ...node, dataDir, classpath, version, port, controllerPort, log, timeoutMs, securePorts };
   let current = await launch(launchOptions);
   const handle = {
     brokers: `${HOST}:${port}`,
@@ -243,6 +273,7 @@ async function startOn({ dataDir, classpath, port, controllerPort, format, log, 
     controllerPort,
     pid: current.pid,
     dataDir,
+    version,
     ...(secure
       ? {
           security: {
@@ -268,7 +299,177 @@ async function startOn({ dataDir, classpath, port, controllerPort, format, log, 
   return handle;
 }
 
-async function launch({ dataDir, classpath, log4jConfig, serverProperties, port, controllerPort, log, timeoutMs, securePorts }) {
+// ---------------------------------------------------------------------------------------------
+// Cluster
+
+/**
+ * Starts `nodes` brokers on loopback, each broker and controller (node.id 1..n, one static
+ * controller quorum of all of them, one cluster id), with data in `<dataDir>/node-<id>`, and
+ * resolves once every one serves clients. Internal topics and new topics default to replication
+ * factor min(3, nodes) and min.insync.replicas one less (at least 1). A formatted dataDir is
+ * started again as it was, on its old ports. The nodes are launched together: none of them
+ * finishes starting before a majority of the quorum is up.
+ */
+export async function startKafkaCluster({ dataDir, nodes = 3, log = noop, timeoutMs, version } = {}) {
+  if (!dataDir) throw new Error('startKafkaCluster: dataDir is required');
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 9) throw new Error(`startKafkaCluster: nodes must be 1 to 9, not ${nodes}`);
+  dataDir = path.resolve(dataDir);
+  await mkdir(dataDir, { recursive: true });
+  version = kafkaVersion(version);
+  const classpath = `${await ensureKafkaJars({ log, version })}${path.sep}*`;
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  const nodeDir = (id) => path.join(dataDir, `node-${id}`);
+  const factor = Math.min(3, nodes);
+  const replication = { factor, minIsr: Math.max(1, factor - 1) };
+
+  const previous = await readClusterState(dataDir);
+  const formatted = previous?.nodes?.length === nodes && (await Promise.all(ids.map((id) => isFormatted(nodeDir(id))))).every(Boolean);
+  for (let attempt = 1; ; attempt++) {
+    let ports;
+    if (formatted) {
+      ports = previous.nodes.map((n) => ({ port: n.port, controllerPort: n.controllerPort }));
+    } else {
+      const free = await freePorts(2 * nodes);
+      ports = ids.map((_, i) => ({ port: free[2 * i], controllerPort: free[2 * i + 1] }));
+    }
+    const voters = ids.map((id, i) => `${id}@${HOST}:${ports[i].controllerPort}`).join(',');
+    const members = await Promise.all(
+      ids.map(async (id, i) => {
+        const dir = nodeDir(id);
+        await mkdir(dir, { recursive: true });
+        const files = await writeNodeFiles({
+          dataDir: dir,
+          version,
+          heap: CLUSTER_NODE_HEAP,
+          // Static voters: the same on 3.9 and 4.x, and nothing to agree on at format time.
+          properties: { nodeId: id, ...ports[i], quorum: `controller.quorum.voters=${voters}`, replication },
+        });
+        return { id, dataDir: dir, ...ports[i], launchOptions: { ...files, dataDir: dir, classpath, version, ...ports[i], log, timeoutMs }, current: null };
+      }),
+    );
+    const brokers = members.map((m) => `${HOST}:${m.port}`).join(',');
+    const state = {
+      brokers,
+      nodes: members.map(({ id, port, controllerPort, dataDir: dir }) => ({ id, port, controllerPort, dataDir: dir })),
+      version,
+      dataDir,
+      startedAt: new Date().toISOString(),
+      ready: false,
+    };
+    const writeState = (value) => writeFile(path.join(dataDir, CLUSTER_FILE), `${JSON.stringify(value, null, 2)}\n`);
+    await writeState(state);
+    if (!formatted) {
+      const clusterId = await randomClusterId(classpath, dataDir);
+      await Promise.all(members.map((m) => formatNode(classpath, m.dataDir, clusterId, [])));
+      log(`formatted ${nodes} nodes in ${dataDir} (cluster ${clusterId})`);
+    }
+    const started = await Promise.allSettled(members.map(async (m) => (m.current = await launch(m.launchOptions))));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (!failed) {
+      await writeState({ ...state, ready: true });
+      log(`Kafka cluster of ${nodes} is up on ${brokers}`);
+      return clusterHandle({ dataDir, version, brokers, members, log });
+    }
+    await Promise.all(members.map((m) => m.current?.stop(5_000)));
+    await rm(path.join(dataDir, CLUSTER_FILE), { force: true });
+    const err = failed.reason;
+    if (!(err?.portInUse && !formatted && attempt < 3)) throw err;
+    log('a port was taken meanwhile; retrying on other ports');
+    await Promise.all(members.map((m) => rm(path.join(m.dataDir, LOG_DIRS), { recursive: true, force: true })));
+  }
+}
+
+function clusterHandle({ dataDir, version, brokers, members, log }) {
+  const member = (id) => {
+    const m = members.find((x) => x.id === id);
+    if (!m) throw new Error(`no node ${id} in this cluster (nodes ${members.map((x) => x.id).join(', ')})`);
+    return m;
+  };
+  const handle = {
+    brokers,
+    dataDir,
+    version,
+    get nodes() {
+      return members.map((m) => ({ id: m.id, broker: `${HOST}:${m.port}`, port: m.port, controllerPort: m.controllerPort, dataDir: m.dataDir, pid: m.current?.pid ?? null }));
+    },
+    pids: () => members.flatMap((m) => (m.current ? [m.current.pid] : [])),
+    async stop() {
+      // All at once: a node stopping alone waits for the quorum to hear of it, and a quorum
+      // shrinking under it can keep its controlled shutdown waiting; killGroup ends that at 10 s.
+      await Promise.all(members.map(async (m) => {
+        await m.current?.stop(10_000);
+        m.current = null;
+        await rm(path.join(m.dataDir, STATE_FILE), { force: true });
+      }));
+      await rm(path.join(dataDir, CLUSTER_FILE), { force: true });
+    },
+    async killNode(id) {
+      const m = member(id);
+      log(`killing node ${id} (pid ${m.current?.pid ?? 'none'}) with SIGKILL`);
+      await m.current?.kill();
+      m.current = null;
+    },
+    async stopNode(id) {
+      const m = member(id);
+      await m.current?.stop();
+      m.current = null;
+    },
+    async startNode(id) {
+      const m = member(id);
+      if (m.current?.alive()) throw new Error(`node ${id} is running (pid ${m.current.pid})`);
+      log(`starting node ${id} again`);
+      m.current = await launch(m.launchOptions);
+    },
+  };
+  return handle;
+}
+
+async function readClusterState(dataDir) {
+  try {
+    return JSON.parse(await readFile(path.join(dataDir, CLUSTER_FILE), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One node: its files, its format, its process
+
+/** What a single broker needs of replication: one copy of everything. */
+const SINGLE = { factor: 1, minIsr: 1 };
+
+function isFormatted(dataDir) {
+  return exists(path.join(dataDir, LOG_DIRS, 'meta.properties'));
+}
+
+/** server.properties and the logging config of one node, for its Kafka version; returns their paths and JVM flags. */
+async function writeNodeFiles({ dataDir, version, heap = BROKER_HEAP, properties }) {
+  const serverProperties = path.join(dataDir, 'server.properties');
+  await writeFile(serverProperties, serverPropertiesText({ dataDir, ...properties }));
+  const serverLog = path.join(dataDir, SERVER_LOG);
+  let logFlag;
+  if (usesReload4j(version)) {
+    const config = path.join(dataDir, 'log4j.properties');
+    await writeFile(config, reload4jText(serverLog));
+    logFlag = `-Dlog4j.configuration=file:${config}`;
+  } else {
+    const config = path.join(dataDir, 'log4j2.properties');
+    await writeFile(config, log4jText(serverLog));
+    logFlag = `-Dlog4j2.configurationFile=${config}`;
+  }
+  return { serverProperties, jvmFlags: [...heap, ...BROKER_JVM_FLAGS, logFlag] };
+}
+
+async function randomClusterId(classpath, cwd) {
+  return (await runJava(classpath, 'kafka.tools.StorageTool', ['random-uuid'], cwd)).trim();
+}
+
+function formatNode(classpath, dataDir, clusterId, extra) {
+  const args = ['format', '-t', clusterId, '-c', path.join(dataDir, 'server.properties'), ...extra];
+  return runJava(classpath, 'kafka.tools.StorageTool', args, dataDir);
+}
+
+async function launch({ dataDir, classpath, version, jvmFlags, serverProperties, port, controllerPort, log, timeoutMs, securePorts }) {
   const serverLog = path.join(dataDir, SERVER_LOG);
   const stdoutLog = path.join(dataDir, STDOUT_LOG);
   // A restart appends to both logs: look only at what this launch writes.
@@ -280,15 +481,7 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
   try {
     child = spawn(
       javaCommand(),
-      [
-        ...BROKER_JVM_FLAGS,
-        `-Dlog4j2.configurationFile=${log4jConfig}`,
-        `-Dkafka.logs.dir=${dataDir}`,
-        '-cp',
-        classpath,
-        'kafka.Kafka',
-        serverProperties,
-      ],
+      [...jvmFlags, `-Dkafka.logs.dir=${dataDir}`, '-cp', classpath, 'kafka.Kafka', serverProperties],
       { cwd: dataDir, detached: true, stdio: ['ignore', out, out] },
     );
   } finally {
@@ -304,7 +497,7 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
     await sleep(50);
     throw new Error(`cannot start java: ${spawnError?.message ?? 'no pid'}; Java 17+ is needed`);
   }
-  log(`started Kafka ${KAFKA_VERSION} (pid ${pid}) on ${HOST}:${port}, waiting for it to serve`);
+  log(`started Kafka ${version} (pid ${pid}) on ${HOST}:${port}, waiting for it to serve`);
   // Recorded at once, so that a broker whose starter died meanwhile can still be found and stopped.
   const state = {
     pid,
@@ -313,7 +506,7 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
     controllerPort,
     startedAt: new Date().toISOString(),
     ready: false,
-    version: KAFKA_VERSION,
+    version,
     dataDir,
     log: serverLog,
     ...(securePorts ? { securePorts } : {}),
@@ -325,6 +518,10 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
   const isAlive = () => exited === null && pidAlive(pid);
   const stop = async (stopTimeoutMs = DEFAULT_STOP_TIMEOUT_MS) => {
     await killGroup(pid, isAlive, stopTimeoutMs);
+  };
+  // No shutdown at all, as a machine that loses power: SIGKILL and wait for the process to go.
+  const kill = async () => {
+    await killGroup(pid, isAlive, 5_000, 'SIGKILL');
   };
 
   const deadline = Date.now() + (timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
@@ -352,12 +549,11 @@ async function launch({ dataDir, classpath, log4jConfig, serverProperties, port,
     await sleep(200);
   }
   log(`Kafka is up on ${HOST}:${port} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
   await writeState({ ...state, ready: true });
-  return { pid, stop };
+  return { pid, stop, kill, alive: isAlive };
 }
 
-function serverPropertiesText({ dataDir, port, controllerPort, secure }) {
+function serverPropertiesText({ dataDir, nodeId, port, controllerPort, quorum, replication, secure }) {
   // With `secure`, three more listeners beside PLAINTEXT (kept for admin set-up and the
   // controller): SSL, SASL_SSL and SASL_PLAINTEXT, the SASL ones with SCRAM-SHA-256 and -512.
   const extra = secure
@@ -385,11 +581,12 @@ function serverPropertiesText({ dataDir, port, controllerPort, secure }) {
         ),
       ]
     : [];
+  const { factor, minIsr } = replication;
   const lines = [
-    '# Written by scripts/kafka-lib.mjs: a single-node KRaft broker for local runs and tests.',
+    '# Written by scripts/kafka-lib.mjs: a KRaft node (broker and controller) for local runs and tests.',
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`,
+    `node.id=${nodeId}`,
+    quorum,
     `listeners=${listeners.join(',')}`,
     `advertised.listeners=${listeners.join(',')}`,
     'controller.listener.names=CONTROLLER',
@@ -400,16 +597,18 @@ function serverPropertiesText({ dataDir, port, controllerPort, secure }) {
     // Topics are created on purpose, so tests see real creation (and real "unknown topic").
     'auto.create.topics.enable=false',
     'num.partitions=1',
-    'default.replication.factor=1',
-    // One node: every internal topic must accept replication factor 1, or the group and
-    // transaction coordinators never become available.
-    'offsets.topic.replication.factor=1',
+    // Every internal topic must accept the replication the cluster can give (1 on a single node),
+    // or the group and transaction coordinators never become available.
+    `default.replication.factor=${factor}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${factor}`,
     'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${factor}`,
+    `transaction.state.log.min.isr=${minIsr}`,
     'transaction.state.log.num.partitions=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    // Unknown to 3.9, which logs that and goes on.
+    `share.coordinator.state.topic.replication.factor=${factor}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     'group.initial.rebalance.delay.ms=0',
     // group.coordinator.rebalance.protocols keeps its default (classic,consumer,streams in 4.1):
     // applications run both consumer group protocols, and so do the tests (kafkajs is classic only;
@@ -499,6 +698,28 @@ logger.authorizer.level = warn
 `;
 }
 
+/** The same logging for Kafka 3.x, which reads a log4j 1 (reload4j) properties file. */
+function reload4jText(file) {
+  return `# Written by scripts/kafka-lib.mjs
+log4j.rootLogger=INFO, FILE, STDOUT
+
+log4j.appender.FILE=org.apache.log4j.FileAppender
+log4j.appender.FILE.File=${file}
+log4j.appender.FILE.Append=true
+log4j.appender.FILE.layout=org.apache.log4j.PatternLayout
+log4j.appender.FILE.layout.ConversionPattern=[%d] %p %m (%c)%n
+
+log4j.appender.STDOUT=org.apache.log4j.ConsoleAppender
+log4j.appender.STDOUT.Threshold=ERROR
+log4j.appender.STDOUT.layout=org.apache.log4j.PatternLayout
+log4j.appender.STDOUT.layout.ConversionPattern=[%d] %p %m (%c)%n
+
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.authorizer.logger=WARN
+`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // State file, for stopping from another process
 
@@ -513,21 +734,38 @@ export async function readKafkaState(dataDir) {
 
 /**
  * The state in broker.json when it names a live, started Kafka process of this dataDir that
- * accepts connections; else null.
+ * accepts connections; for a cluster's dataDir, the state in cluster.json when every node is
+ * such a process (with `pids`); else null.
  */
 export async function runningKafka(dataDir) {
+  dataDir = path.resolve(dataDir);
+  const cluster = await readClusterState(dataDir);
+  if (cluster) {
+    if (!cluster.ready) return null;
+    const nodes = await Promise.all(cluster.nodes.map((n) => runningKafka(n.dataDir)));
+    return nodes.every(Boolean) ? { ...cluster, pids: nodes.map((n) => n.pid) } : null;
+  }
   const state = await readKafkaState(dataDir);
-  if (!state?.ready || !isOurBroker(state.pid, path.resolve(dataDir))) return null;
+  if (!state?.ready || !isOurBroker(state.pid, dataDir)) return null;
   return (await canConnect(HOST, state.port)) ? state : null;
 }
 
 /**
- * Stops the broker recorded in `<dataDir>/broker.json`. Returns true if one was running,
- * false if there was nothing to stop. The pid is only signalled when it is still a Kafka
- * process started with this dataDir's server.properties (pids get reused).
+ * Stops the broker recorded in `<dataDir>/broker.json`, or every node of the cluster recorded in
+ * `<dataDir>/cluster.json` (at once). Returns true if any was running, false if there was
+ * nothing to stop. A pid is only signalled when it is still a Kafka process started with its
+ * dataDir's server.properties (pids get reused).
  */
 export async function stopKafkaFromStateFile(dataDir, { timeoutMs = DEFAULT_STOP_TIMEOUT_MS } = {}) {
   dataDir = path.resolve(dataDir);
+  const cluster = await readClusterState(dataDir);
+  if (cluster) {
+    const stopped = await Promise.all(
+      (cluster.nodes ?? []).map((n) => stopKafkaFromStateFile(n.dataDir, { timeoutMs: Math.min(timeoutMs, 10_000) })),
+    );
+    await rm(path.join(dataDir, CLUSTER_FILE), { force: true });
+    return stopped.some(Boolean);
+  }
   const state = await readKafkaState(dataDir);
   let stopped = false;
   if (state && Number.isInteger(state.pid) && isOurBroker(state.pid, dataDir)) {

@@ -56,6 +56,8 @@ export interface Broker {
   connectionPool: { send(request: ProtocolRequest): Promise<unknown> };
   /** kafkajs's public-in-all-but-name broker call; reached through Internals.listOffsets, which checks it is there. */
   listOffsets?(args: ListOffsetsArgs): Promise<ListOffsetsResult>;
+  /** A Metadata request to this broker alone; rejects with the first topic's error (e.g. UNKNOWN_TOPIC_OR_PARTITION). */
+  metadata(topics: string[]): Promise<{ topicMetadata: { topic: string; partitionMetadata: { partitionId: number; leader: number }[] }[] }>;
   connect(): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -107,6 +109,8 @@ export function kafkajsInternals(): Internals {
     throw new Error(MOVED);
   }
   if (typeof (new Encoder() as Partial<KafkajsEncoder>).writeUVarIntString !== 'function') throw new Error(MOVED);
+  const BrokerClass = require('kafkajs/src/broker/index.js') as { prototype?: Partial<Broker> };
+  if (typeof BrokerClass.prototype?.metadata !== 'function') throw new Error(MOVED);
   internals = {
     createCluster(client, o = {}) {
       const symbol = Object.getOwnPropertySymbols(client).find((s) => s.description === 'private:Kafka:createCluster');

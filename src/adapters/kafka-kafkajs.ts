@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import kafkajs, { type Admin, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig, type Kafka as KafkaClient, type SASLOptions } from 'kafkajs';
 import { TransientError } from '../errors.js';
+import { sleep } from '../util/time.js';
 import type {
   ClusterDescription,
   GroupDescription,
@@ -14,12 +15,57 @@ import type {
   TopicSpec,
 } from './kafka.js';
 import { describeAnyGroup, UnjudgedGroupTypeError } from './kafka-groups.js';
-import { fixRequestQueueIdleLoop, OwnCluster } from './kafka-internals.js';
+import { fixRequestQueueIdleLoop, kafkajsInternals, OwnCluster } from './kafka-internals.js';
 import { LogOffsetsReader } from './kafka-offsets.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
 const { Kafka, logLevel, ConfigResourceTypes, AssignerProtocol } = kafkajs;
+
+/**
+ * Creates the topics and resolves once every broker of the cluster reports a leader for every
+ * partition of each; false when they existed already. Not kafkajs's `waitForLeaders`: that asks
+ * only the broker which took the CreateTopics, and gives up when it does not know the topic yet.
+ * On a Kafka 3.9 cluster each broker learns of a new topic from the controller a moment later,
+ * and answers UNKNOWN_TOPIC_OR_PARTITION until then (measured on a 3-node 3.9.2 cluster: kafkajs's
+ * wait failed on 18 creations of 30, and a describe right after a successful wait, sent to
+ * another broker, could still fail; 4.1.2 showed neither). Waiting for every broker means the
+ * next request sees the topic, whichever broker it goes to.
+ */
+export async function createTopicsWithLeaders(client: KafkaClient, admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<boolean> {
+  const created = await admin.createTopics({ waitForLeaders: false, topics });
+  const names = topics.map((t) => t.topic);
+  const cluster = kafkajsInternals().createCluster(client);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await cluster.connect();
+    await cluster.refreshMetadata();
+    const pending = new Set(Object.keys(cluster.brokerPool.brokers));
+    for (;;) {
+      for (const nodeId of [...pending]) {
+        try {
+          const broker = await cluster.findBroker({ nodeId });
+          const meta = await broker.metadata(names);
+          const ready = names.every((name) => {
+            const partitions = meta.topicMetadata.find((t) => t.topic === name)?.partitionMetadata ?? [];
+            return partitions.length > 0 && partitions.every((p) => p.leader >= 0);
+          });
+          if (ready) pending.delete(nodeId);
+        } catch (err) {
+          const type = (err as { type?: string }).type;
+          if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw err;
+        }
+      }
+      if (pending.size === 0) return created;
+      if (Date.now() > deadline) {
+        throw new Error(`broker ${[...pending].join(', ')} had no leader for every partition of ${names.join(', ')} within ${timeoutMs / 1000} s of its creation`);
+      }
+      await sleep(100);
+    }
+  } finally {
+    await cluster.disconnect().catch(() => undefined);
+  }
+}
 
 /** Builds a kafkajs client that logs nothing to the terminal and leaves retries to the engine. */
 export function kafkajsClient(c: KafkaConnection): KafkaClient {
@@ -127,17 +173,14 @@ export class KafkajsAdmin implements KafkaAdmin {
 
   async createTopic(spec: TopicSpec): Promise<boolean> {
     return this.call(`create topic ${spec.name}`, () =>
-      this.admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: spec.name,
-            numPartitions: spec.partitions,
-            replicationFactor: spec.replicationFactor,
-            configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
-          },
-        ],
-      }),
+      createTopicsWithLeaders(this.client, this.admin, [
+        {
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor,
+          configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
+        },
+      ]),
     );
   }
 

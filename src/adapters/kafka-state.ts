@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type GroupMember, type Kafka as KafkaClient, type PartitionAssigner, type Producer } from 'kafkajs';
 import { TransientError } from '../errors.js';
 import type { KafkaConnection } from './kafka.js';
-import { kafkajsClient, translateKafkaError } from './kafka-kafkajs.js';
+import { createTopicsWithLeaders, kafkajsClient, translateKafkaError } from './kafka-kafkajs.js';
 
 const { AssignerProtocol, CompressionTypes } = kafkajs;
 
@@ -106,17 +106,14 @@ class KafkajsStateLog implements StateLog {
     // With three replicas a write needs two of them; with fewer, one (a single-broker cluster).
     const minInsync = String(Math.max(1, replicationFactor - 1));
     await this.call(`create topic ${topic}`, () =>
-      this.admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic,
-            numPartitions: 1,
-            replicationFactor,
-            configEntries: Object.entries({ 'min.insync.replicas': minInsync, ...configs }).map(([name, value]) => ({ name, value })),
-          },
-        ],
-      }),
+      createTopicsWithLeaders(this.client, this.admin, [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor,
+          configEntries: Object.entries({ 'min.insync.replicas': minInsync, ...configs }).map(([name, value]) => ({ name, value })),
+        },
+      ]),
     ); // false when another process created it first: just as good
   }
 

@@ -246,6 +246,9 @@ interface GroupLockOptions {
  * gives it back under a new member id (the client dropped out, say while a broker restarted) keeps
  * it only if nobody saved the run's state in between: whoever held the lock meanwhile would have.
  */
+/** How soon a lock holder back in the group asks again whether the run's state is unchanged, after a transient error. */
+const RECHECK_RETRY_MS = 500;
+
 export class GroupRunLock {
   private state: 'joining' | 'waiting' | 'held' | 'rechecking' | 'lost' | 'released' = 'joining';
   private lostBecause = '';
@@ -305,21 +308,32 @@ export class GroupRunLock {
     this.wake();
   }
 
-  /** Given the lock again under a new member id: keep it only if the run's state is as we left it. */
-  private recheck(memberId: string): void {
+  /**
+   * Given the lock again under a new member id: keep it only if the run's state is as we left it.
+   * A check that fails on a transient error is tried again (for up to three session timeouts, as
+   * long as a write waits for a confirmation): a broker that just died drops the member out of
+   * the group, and for the seconds its partitions take to fail over, reading the state topic's
+   * offsets can fail too (seen on a 3-node cluster: ECONNREFUSED from the dead leader). Nothing is
+   * written meanwhile, so asking again is as safe as asking once.
+   */
+  private recheck(memberId: string, deadline = performance.now() + 3 * this.o.sessionTimeoutMs): void {
     this.state = 'rechecking';
     this.memberId = memberId;
+    const current = () => this.state === 'rechecking' && this.memberId === memberId;
     this.o.unchangedSince().then(
       (unchanged) => {
-        if (this.state !== 'rechecking' || this.memberId !== memberId) return;
+        if (!current()) return;
         if (!unchanged) return this.markLost('another process saved the run while this one was out of the lock group');
         this.state = 'held';
         this.confirm();
       },
       (err: unknown) => {
-        if (this.state === 'rechecking' && this.memberId === memberId) {
-          this.markLost(`this process dropped out of the lock group and could not check the run's state since (${err instanceof Error ? err.message : String(err)})`);
+        if (!current()) return;
+        if (err instanceof TransientError && performance.now() < deadline) {
+          setTimeout(() => current() && this.recheck(memberId, deadline), RECHECK_RETRY_MS).unref();
+          return;
         }
+        this.markLost(`this process dropped out of the lock group and could not check the run's state since (${err instanceof Error ? err.message : String(err)})`);
       },
     );
   }

@@ -11,7 +11,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { cacheRoot, ensureKafkaJars } from '../../scripts/kafka-lib.mjs';
+import { cacheRoot, ensureKafkaJars, KAFKA_VERSION } from '../../scripts/kafka-lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Java programs of the tests' own (e.g. a transactional producer), run from source. */
@@ -27,8 +27,13 @@ function java(): string {
   return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
+/**
+ * The Java clients and tools are always the default version's (4.1), whatever broker the tests
+ * run against (MIGRATE_KAFKA_VERSION=3.9.2): newer clients on an older broker is what teams run
+ * mid-upgrade, and the tools keep the class names used here (3.9 has ConsoleProducer in kafka.tools).
+ */
 async function classpath(): Promise<string> {
-  return `${await ensureKafkaJars()}${path.sep}*`;
+  return `${await ensureKafkaJars({ version: KAFKA_VERSION })}${path.sep}*`;
 }
 
 /** A client process started in its own process group; stop() ends the whole group. */

@@ -10,7 +10,7 @@ import { chooseLockHolder, type LockGroupMembership, type LockGroupOptions, type
 import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun } from '../../src/engine/execute.js';
 import { KafkaNotConfiguredError, loadConfig } from '../../src/config.js';
-import { InvalidInputError, RunLockedError, UsageError } from '../../src/errors.js';
+import { InvalidInputError, RunLockedError, TransientError, UsageError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { KafkaRunStore, LockWaitInterruptedError, RunLockLostError, RunStoreUnavailableError } from '../../src/state/kafka-store.js';
 import { FileRunStore } from '../../src/state/file-store.js';
@@ -347,6 +347,28 @@ describe('KafkaRunStore: locks', () => {
     member.o.onJoin(true, 'member-after-second-restart');
     await log.append('runs', 'r1', Buffer.from(JSON.stringify(state('r1')))); // but someone else saved it
     await expect(s.write(state('r1'))).rejects.toThrow(/lost the lock of run r1: another process saved the run while this one was out of the lock group/);
+    await held.release();
+  });
+
+  it('given the lock back while the cluster fails over, asks again until it can read the run state (not "lost the lock")', async () => {
+    const log = new FakeLog();
+    const s = store(log);
+    const held = await s.lock('r1');
+    await s.write(state('r1'));
+    // The state topic's leader just died: reading its offsets fails twice, then the new leader answers.
+    let failures = 2;
+    const offsets = log.offsets.bind(log);
+    log.offsets = async (topic) => {
+      if (failures > 0) {
+        failures -= 1;
+        throw new TransientError(`cannot read offsets of ${topic}: Kafka at fake:9092 did not answer (Connection error: connect ECONNREFUSED)`);
+      }
+      return offsets(topic);
+    };
+    const member = (log.groups.get('migrate-lock-locks-r1') as FakeGroup).members[0] as { o: LockGroupOptions };
+    member.o.onJoin(true, 'member-after-failover'); // the coordinator died with it: the client joined again
+    await s.write(state('r1')); // nobody wrote in between: still ours, once the topic can be read
+    expect(failures).toBe(0);
     await held.release();
   });
 
