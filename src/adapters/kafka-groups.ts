@@ -26,6 +26,11 @@ export const CONSUMER_GROUP_DESCRIBE_KEY = 69;
 export const LIST_GROUPS_KEY = 16;
 /** Error code GROUP_ID_NOT_FOUND: ConsumerGroupDescribe's answer for a group that is not a consumer-protocol group. */
 const GROUP_ID_NOT_FOUND = 69;
+/**
+ * Error code UNSUPPORTED_VERSION: Kafka 3.9 lists ConsumerGroupDescribe among its APIs but answers
+ * it with this while the consumer protocol is off (its default there): no consumer-protocol groups.
+ */
+const UNSUPPORTED_VERSION = 35;
 /** ListGroups v5 is the first that gives each group's type (KIP-848). */
 const LIST_GROUPS_WITH_TYPE = 5;
 
@@ -304,6 +309,7 @@ export async function listGroups(coordinator: Broker): Promise<ListedGroup[] | u
   const version = commonVersion(coordinator, LIST_GROUPS_KEY, LIST_GROUPS_WITH_TYPE, LIST_GROUPS_WITH_TYPE);
   if (version === undefined) return undefined;
   const { errorCode, groups } = decodeListGroupsResponse(version, await send(coordinator, LIST_GROUPS_KEY, 'ListGroups', version, encodeListGroupsRequest()));
+  if (errorCode === UNSUPPORTED_VERSION) return undefined;
   if (errorCode) throw protocolError(errorCode, null);
   return groups;
 }
@@ -314,7 +320,7 @@ async function describeConsumerGroup(coordinator: Broker, group: string): Promis
   if (!groups) return undefined;
   const g = groups.find((x) => x.groupId === group);
   if (!g) throw new Error(`ConsumerGroupDescribe response: group ${group} is missing from the answer`);
-  if (g.errorCode === GROUP_ID_NOT_FOUND) return undefined;
+  if (g.errorCode === GROUP_ID_NOT_FOUND || g.errorCode === UNSUPPORTED_VERSION) return undefined;
   if (g.errorCode) throw protocolError(g.errorCode, g.errorMessage);
   return {
     group,

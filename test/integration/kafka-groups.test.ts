@@ -15,7 +15,7 @@ import {
 } from '../../src/adapters/kafka-groups.js';
 import { kafkajsInternals, rawResponse } from '../../src/adapters/kafka-internals.js';
 import { events, eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
-import { kafkaBrokers } from '../support/kafka.js';
+import { brokerAtLeast, kafkaBrokers } from '../support/kafka.js';
 import { testKafka, topicWithBacklog } from '../support/kafka-client.js';
 import {
   runKafkaTool,
@@ -83,7 +83,8 @@ const clients: { client: string; start: (o: ConsumerOptions) => Promise<ClientPr
 const cases = clients.flatMap((c) => (['consumer', 'classic'] as const).map((protocol) => ({ ...c, protocol })));
 
 describe.each(cases)('$client, group.protocol=$protocol', ({ start, clientId, protocol }) => {
-  it('drain waits with lag, then passes; retire waits while it runs; consumers passes; retire deletes the group once it stops', async () => {
+  // KIP-848 consumer groups are GA from Kafka 4.0 (a preview, off by default, in 3.9): not claimed before.
+  it.skipIf(protocol === 'consumer' && !brokerAtLeast('4.0'))('drain waits with lag, then passes; retire waits while it runs; consumers passes; retire deletes the group once it stops', async () => {
     const topic = unique(`groups-${protocol}`);
     const group = unique('g');
     await topicWithBacklog(topic, [30, 20, 10]);
@@ -125,7 +126,7 @@ describe.each(cases)('$client, group.protocol=$protocol', ({ start, clientId, pr
 });
 
 describe('the group requests kafkajs lacks, against Kafka 4.1 itself', () => {
-  it("ConsumerGroupDescribe decodes two members of two clients as Kafka's consumer-groups tool reports them; ListGroups gives each group's type", async () => {
+  it.skipIf(!brokerAtLeast('4.0'))("ConsumerGroupDescribe decodes two members of two clients as Kafka's consumer-groups tool reports them; ListGroups gives each group's type", async () => {
     const topic = unique('describe');
     const group = unique('g');
     await topicWithBacklog(topic, [1, 1, 1, 1]);
