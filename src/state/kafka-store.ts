@@ -238,6 +238,9 @@ interface GroupLockOptions {
   unchangedSince(): Promise<boolean>;
 }
 
+/** How soon a lock holder back in the group asks again whether the run's state is unchanged, after a transient error. */
+const RECHECK_RETRY_MS = 500;
+
 /**
  * A run lock as membership of the run's consumer group. Times are on the monotonic clock. Acquired at the first join that hands this
  * member the lock partition. Confirmed by every heartbeat the coordinator accepts (it accepts them
@@ -246,9 +249,6 @@ interface GroupLockOptions {
  * gives it back under a new member id (the client dropped out, say while a broker restarted) keeps
  * it only if nobody saved the run's state in between: whoever held the lock meanwhile would have.
  */
-/** How soon a lock holder back in the group asks again whether the run's state is unchanged, after a transient error. */
-const RECHECK_RETRY_MS = 500;
-
 export class GroupRunLock {
   private state: 'joining' | 'waiting' | 'held' | 'rechecking' | 'lost' | 'released' = 'joining';
   private lostBecause = '';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { testKafka, topicPartitions } from '../support/kafka-client.js';
+import { groupIds, testKafka, topicPartitions } from '../support/kafka-client.js';
 import { makeWorld, type World } from '../support/procedure.js';
 
 const worlds: World[] = [];
@@ -23,15 +23,6 @@ interface PlanJson {
   steps: { id: string; uses: string; verdict: string; reason: string; differences?: string[]; after?: string[] }[];
 }
 
-async function groupIds(): Promise<string[]> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    return (await admin.listGroups()).groups.map((g) => g.groupId);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe('migrate plan, against a real broker and the demo services', () => {
   it('says what each step of sync-to-async would do, and changes nothing: no topic, no flag write, no state, no group', async () => {

@@ -16,7 +16,7 @@ import {
 import { kafkajsInternals, rawResponse } from '../../src/adapters/kafka-internals.js';
 import { events, eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
 import { brokerAtLeast, kafkaBrokers } from '../support/kafka.js';
-import { testKafka, topicWithBacklog } from '../support/kafka-client.js';
+import { groupIds, testKafka, topicWithBacklog } from '../support/kafka-client.js';
 import {
   runKafkaTool,
   startJavaConsumer,
@@ -66,15 +66,6 @@ function printed(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-async function groupsListed(): Promise<string[]> {
-  const admin = testKafka().admin();
-  await admin.connect();
-  try {
-    return (await admin.listGroups()).groups.map((g) => g.groupId);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 const clients: { client: string; start: (o: ConsumerOptions) => Promise<ClientProcess>; clientId: (p: GroupProtocol) => string }[] = [
   { client: "Kafka's Java consumer", start: startJavaConsumer, clientId: (p) => `java-${p}` },
@@ -116,12 +107,12 @@ describe.each(cases)('$client, group.protocol=$protocol', ({ start, clientId, pr
     expect(events(up.stdout).find((e) => e.type === 'step.done')).toMatchObject({ summary: expect.stringMatching(/is Stable: 1 member owns all 3 partitions/) });
 
     // Once the consumer stops, kafka.retire deletes the group.
-    expect(await groupsListed()).toContain(group);
+    expect(await groupIds()).toContain(group);
     await consumer.stop();
     const retired = await retire.result;
     expect(retired.code, retired.stdout + retired.stderr).toBe(0);
     expect(events(retired.stdout).find((e) => e.type === 'step.applied')).toMatchObject({ outputs: { deleted: true } });
-    expect(await groupsListed()).not.toContain(group);
+    expect(await groupIds()).not.toContain(group);
   });
 });
 

@@ -35,3 +35,14 @@ export async function topicWithBacklog(topic: string, counts: number[]): Promise
   for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });
   await producer.disconnect();
 }
+
+/** The ids of the consumer groups the cluster lists (kafkajs's ListGroups). */
+export async function groupIds(): Promise<string[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    return (await admin.listGroups()).groups.map((g) => g.groupId);
+  } finally {
+    await admin.disconnect();
+  }
+}
