@@ -796,19 +796,37 @@ function readProc(pid, file) {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Distinct free TCP ports on 127.0.0.1, found by binding port 0 and closing. */
+/**
+ * Ports this process handed out recently. A port found free is closed again before its server
+ * binds it, so the kernel can give the same port to the next caller: two services started side
+ * by side (the test setup starts flagd, the registry and Unleash at once) once got the same port,
+ * and the registry's readiness check took flagd's 404 for the registry. Each port is handed out
+ * once per process within this window, long enough for any server here to bind it.
+ */
+const handedOut = new Map();
+const HANDED_OUT_MS = 10 * 60_000;
+
+/** Distinct free TCP ports on 127.0.0.1, found by binding port 0 and closing; never one this process handed out in the last 10 minutes. */
 export async function freePorts(count) {
   const servers = [];
+  const now = Date.now();
+  for (const [port, at] of handedOut) if (now - at > HANDED_OUT_MS) handedOut.delete(port);
   try {
-    for (let i = 0; i < count; i++) {
+    const ports = [];
+    // Held open until all are found, so the kernel cannot give one twice within this call.
+    for (let tries = 0; ports.length < count; tries++) {
+      if (tries > count + 1000) throw new Error(`freePorts: no ${count} free ports found`);
       const server = net.createServer();
       await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(0, HOST, resolve);
       });
       servers.push(server);
+      const port = server.address().port;
+      if (!handedOut.has(port)) ports.push(port);
     }
-    return servers.map((s) => s.address().port);
+    for (const port of ports) handedOut.set(port, now);
+    return ports;
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve()))));
   }

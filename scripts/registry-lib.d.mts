@@ -63,3 +63,9 @@ export declare function runningRegistry(dataDir: string): Promise<RegistryState 
 
 /** Stops the registry recorded in `<dataDir>/registry.json`; true if one was running. */
 export declare function stopRegistryFromStateFile(dataDir: string, options?: { timeoutMs?: number }): Promise<boolean>;
+
+/**
+ * Whether a GET of `url` (the ccompat subjects list) answers as the registry does: 200 with a
+ * JSON array, or 401 when `auth` is on. Another server on the port (a 404) is not the registry.
+ */
+export declare function servesSubjects(url: string, auth: boolean, timeoutMs?: number): Promise<boolean>;

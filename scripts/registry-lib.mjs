@@ -175,7 +175,7 @@ export async function startRegistry({ dataDir, log = noop, users, timeoutMs } = 
     // Free ports are found by binding and closing: another process may take one meanwhile.
     const [port, managementPort] = await freePorts(2);
     try {
-      return await launch({ dataDir, app, java, port, managementPort, log, timeoutMs });
+      return await launch({ dataDir, app, java, port, managementPort, log, timeoutMs, users });
     } catch (err) {
       if (!(err?.portInUse && attempt < 3)) throw err;
       log(`port ${port} or ${managementPort} was taken meanwhile; retrying on other ports`);
@@ -205,7 +205,7 @@ function escapeProperty(value) {
   return String(value).replace(/[\\\n\r=:#!]/g, (c) => ({ '\n': '\\n', '\r': '\\r' })[c] ?? `\\${c}`);
 }
 
-async function launch({ dataDir, app, java, port, managementPort, log, timeoutMs }) {
+async function launch({ dataDir, app, java, port, managementPort, log, timeoutMs, users }) {
   const stdoutLog = path.join(dataDir, STDOUT_LOG);
   const started = Date.now();
   const out = openSync(stdoutLog, 'w');
@@ -264,9 +264,10 @@ async function launch({ dataDir, app, java, port, managementPort, log, timeoutMs
       await rm(path.join(dataDir, STATE_FILE), { force: true });
       throw err;
     }
-    // Any HTTP answer from the API (200, or 401 when auth is on) means it serves.
-    const status = await httpStatus(`${url}/subjects`);
-    if (status !== undefined && status < 500) break;
+    // The registry serves when its API answers as the registry: 200 with a JSON list of
+    // subjects, or 401 when auth is on. Any other answer may come from another server that took
+    // the port meanwhile (a 404 from flagd once passed for ready here).
+    if (await servesSubjects(`${url}/subjects`, Boolean(users && Object.keys(users).length))) break;
     if (Date.now() > deadline) {
       await stop(5_000);
       const text = await readFile(stdoutLog, 'utf8').catch(() => '');
@@ -280,15 +281,29 @@ async function launch({ dataDir, app, java, port, managementPort, log, timeoutMs
   return { url, baseUrl, port, managementPort, pid, dataDir, startMs, stop: () => stop() };
 }
 
-/** The status of a GET, or undefined when nothing answers. */
-function httpStatus(url, timeoutMs = 2_000) {
+/** Whether a GET of the subjects list answers as the registry does: a JSON array, or 401 with auth on. */
+export function servesSubjects(url, auth, timeoutMs = 2_000) {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
+      if (res.statusCode === 401) {
+        res.resume();
+        resolve(auth);
+        return;
+      }
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (body += chunk));
+      res.on('error', () => resolve(false));
+      res.on('end', () => {
+        try {
+          resolve(res.statusCode === 200 && Array.isArray(JSON.parse(body)));
+        } catch {
+          resolve(false);
+        }
+      });
     });
     req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
+    req.on('error', () => resolve(false));
   });
 }
 
@@ -314,8 +329,8 @@ export async function readRegistryState(dataDir) {
 export async function runningRegistry(dataDir) {
   const state = await readRegistryState(dataDir);
   if (!state?.ready || !isOurRegistry(state.pid, path.resolve(dataDir))) return null;
-  const status = await httpStatus(`${state.url}/subjects`);
-  return status !== undefined && status < 500 ? state : null;
+  // 401: started with users (auth on).
+  return (await servesSubjects(`${state.url}/subjects`, true)) ? state : null;
 }
 
 /**
