@@ -6,7 +6,7 @@ import { waitLine } from './progress.js';
 import { LiveRegion, type TerminalOut } from './region.js';
 import type { Renderer } from './render.js';
 import { RunModel, type StepRow } from './run-model.js';
-import { visibleWidth } from './text.js';
+import { fitWidth, padVisible, visibleWidth } from './text.js';
 
 /** A live step list needs a terminal that moves its cursor, and colors (NO_COLOR means plain lines). */
 export function wantsLiveView(out: { isTTY?: boolean }, color: boolean, env: Record<string, string | undefined> = process.env): boolean {
@@ -35,12 +35,12 @@ export function renderStepList(model: RunModel, o: StepListOptions): string[] {
   const rows = model.steps;
   const idWidth = Math.max(0, ...rows.map((r) => r.id.length));
   const titles = rows.map((r) => (r.title === r.id ? '' : r.title));
-  const titleWidth = Math.min(TITLE_MAX, Math.max(0, ...titles.map((t) => t.length)));
+  const titleWidth = Math.min(TITLE_MAX, Math.max(0, ...titles.map(visibleWidth)));
   const frame = Math.floor(now / FRAME_MS) % spinner.length;
 
   const groups = rows.map((r, i) => {
-    const title = clip(titles[i] as string, TITLE_MAX);
-    const head = `${icon(r, c, frame, o.final)} ${c.bold(r.id.padEnd(idWidth))}${titleWidth ? `  ${title.padEnd(titleWidth)}` : ''}`;
+    const title = fitWidth(titles[i] as string, TITLE_MAX);
+    const head = `${icon(r, c, frame, o.final)} ${c.bold(r.id.padEnd(idWidth))}${titleWidth ? `  ${padVisible(title, titleWidth)}` : ''}`;
     const elapsed = r.startedAt === undefined ? 0 : now - r.startedAt;
     const bar = !o.final && r.status === 'running' && (r.metrics !== undefined || elapsed >= BAR_AFTER_MS);
     const lines = [`${head}  ${detail(r, c, now, o.final, bar)}`.trimEnd()];
@@ -112,10 +112,6 @@ function detail(r: StepRow, c: Painter, now: number, final?: boolean, bar?: bool
     case 'skipped':
       return c.dim(r.summary ?? 'skipped');
   }
-}
-
-function clip(s: string, width: number): string {
-  return visibleWidth(s) <= width ? s : [...s].slice(0, width - 1).join('') + '…';
 }
 
 /**

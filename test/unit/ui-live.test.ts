@@ -7,7 +7,7 @@ import { gateBlock } from '../../src/ui/prompt.js';
 import { LiveRegion } from '../../src/ui/region.js';
 import { createRenderer } from '../../src/ui/render.js';
 import { RunModel } from '../../src/ui/run-model.js';
-import { stripAnsi } from '../../src/ui/text.js';
+import { stripAnsi, visibleWidth } from '../../src/ui/text.js';
 
 const run = 'demo-orders';
 const started: RunEvent = {
@@ -89,6 +89,25 @@ describe('the live step list', () => {
     } as RunEvent;
     const lines = renderStepList(fold([[0, many]]), { now: 0, c, height: 8 });
     expect(lines).toEqual(['✓ 20 earlier steps done', '○ s20', '○ s21', '○ s22', '○ s23', '○ s24', '○ s25', '○ 4 more steps']);
+  });
+
+  it('lines titles up by the columns they take: CJK and emoji are two wide, long ones cut on a whole character', () => {
+    const wide: RunEvent = {
+      ...started,
+      stepList: [
+        { id: 'topic', title: 'トピックを作成', status: 'done', summary: 'created' },
+        { id: 'party', title: 'Go live 🎉👨‍👩‍👧‍👦', status: 'done', summary: 'switched' },
+        { id: 'long', title: '消費者グループが空になるまで待ってから古い同期呼び出しを削除する', status: 'pending' },
+      ],
+    } as RunEvent;
+    const lines = renderStepList(fold([[0, wide]]), { now: 0, c });
+    expect(lines).toEqual([
+      `✓ topic  トピックを作成${' '.repeat(28)}created`, // a 14-column title padded to 40, then 2
+      `✓ party  Go live 🎉👨‍👩‍👧‍👦${' '.repeat(30)}switched`, // 12 columns
+      '○ long   消費者グループが空になるまで待ってから…',
+    ]);
+    // every detail starts in the same column
+    expect(lines.slice(0, 2).map((l) => visibleWidth(l.slice(0, l.lastIndexOf(' ') + 1)))).toEqual([51, 51]);
   });
 
   it('is used at a terminal with colors, TERM not dumb', () => {
