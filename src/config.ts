@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { KafkaConnection } from './adapters/kafka.js';
-import { InvalidInputError, MigrateError, ExitCode, UsageError } from './errors.js';
+import { InvalidInputError, UsageError } from './errors.js';
 import { YamlSource, zodProblems } from './playbook/source.js';
 import { parseDuration } from './util/time.js';
 
@@ -290,13 +290,4 @@ function parseBool(key: string, value: string): boolean {
   if (/^(1|true|yes|on)$/i.test(value)) return true;
   if (/^(0|false|no|off|)$/i.test(value)) return false;
   throw new UsageError(`${key}: "${value}" is not true or false`);
-}
-
-/** Thrown when a step needs Kafka and no brokers are configured. */
-export class KafkaNotConfiguredError extends MigrateError {
-  constructor() {
-    super('no Kafka brokers configured', ExitCode.badInput, {
-      hint: 'set KAFKA_BROKERS=host:port (npm run kafka:start prints one) or kafka.brokers in migrate.config.yaml',
-    });
-  }
 }

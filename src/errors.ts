@@ -94,6 +94,33 @@ export class RunNotFoundError extends MigrateError {
   }
 }
 
+/** Thrown when a step needs Kafka and no brokers are configured. */
+export class KafkaNotConfiguredError extends MigrateError {
+  constructor() {
+    super('no Kafka brokers configured', ExitCode.badInput, {
+      hint: 'set KAFKA_BROKERS=host:port (npm run kafka:start prints one) or kafka.brokers in migrate.config.yaml',
+    });
+  }
+}
+
+/** Nobody can confirm a rollback here (no terminal, or CI) and --yes was not given: nothing was changed. */
+export class RollbackNotConfirmedError extends MigrateError {
+  constructor(run: string, command: string) {
+    super(`rollback of run ${run} needs confirmation, and there is no terminal to ask at: nothing was changed`, ExitCode.paused, { hint: `confirm with: ${command}` });
+  }
+}
+
+/** The destination of `migrate state export|import` holds a later copy of the run than the one being moved. */
+export class DestinationRunIsNewerError extends MigrateError {
+  constructor(moving: { name: string; updatedAt: string }, existing: { updatedAt: string }, where: string) {
+    super(
+      `run ${moving.name} in ${where} was updated at ${existing.updatedAt}, after the copy being moved (${moving.updatedAt})`,
+      ExitCode.badInput,
+      { hint: 'it may have gone on there; compare them with migrate status, and pass --force to replace it anyway' },
+    );
+  }
+}
+
 /** A step failed or timed out; keeps the original error as `cause`. */
 export class StepFailedError extends MigrateError {
   readonly run: string;

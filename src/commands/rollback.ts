@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
 import { parseParamArgs } from '../playbook/bind.js';
-import { ExitCode, MigrateError } from '../errors.js';
+import { ExitCode, RollbackNotConfirmedError } from '../errors.js';
 import { rollbackRun, type RollbackPreview } from '../engine/rollback.js';
 import { quoteArg } from '../engine/run-playbook.js';
 import { openRunStore } from '../state/open-store.js';
@@ -9,13 +9,6 @@ import { paint } from '../ui/paint.js';
 import { askGate, canPrompt } from '../ui/prompt.js';
 import { createRenderer } from '../ui/render.js';
 import { renderRollbackPreview, rollbackQuestion } from '../ui/rollback-view.js';
-
-/** Nobody can confirm a rollback here (no terminal, or CI) and --yes was not given: nothing was changed. */
-export class RollbackNotConfirmedError extends MigrateError {
-  constructor(run: string, command: string) {
-    super(`rollback of run ${run} needs confirmation, and there is no terminal to ask at: nothing was changed`, ExitCode.paused, { hint: `confirm with: ${command}` });
-  }
-}
 
 /** Options of `migrate rollback`, as commander hands them over. */
 export interface RollbackCommandOptions {

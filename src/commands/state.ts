@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config.js';
-import { ExitCode, MigrateError, RunNotFoundError, UsageError } from '../errors.js';
+import { DestinationRunIsNewerError, RunNotFoundError, UsageError } from '../errors.js';
 import { parseRunState } from '../state/file-store.js';
 import { describeRunStore, openRunStore } from '../state/open-store.js';
 import type { RunState } from '../state/run-state.js';
@@ -109,17 +109,6 @@ export async function copyRun(o: { run?: string; from: StateEnd; to: StateEnd; f
   } finally {
     // Never hide the copy's own error behind a release failure.
     for (const lock of locks.reverse()) await lock.release().catch(() => undefined);
-  }
-}
-
-/** The destination holds a later copy of the run than the one being moved. */
-export class DestinationRunIsNewerError extends MigrateError {
-  constructor(moving: RunState, existing: RunState, where: string) {
-    super(
-      `run ${moving.name} in ${where} was updated at ${existing.updatedAt}, after the copy being moved (${moving.updatedAt})`,
-      ExitCode.badInput,
-      { hint: 'it may have gone on there; compare them with migrate status, and pass --force to replace it anyway' },
-    );
   }
 }
 

@@ -1,5 +1,5 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
-import { DriftError } from '../errors.js';
+import type { Config } from '../config.js';
+import { DriftError, KafkaNotConfiguredError } from '../errors.js';
 import { bindPlaybook, maskSecrets, publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';

@@ -1,5 +1,5 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
-import { causeChain, isTransient, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
+import type { Config } from '../config.js';
+import { causeChain, isTransient, KafkaNotConfiguredError, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
 import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';

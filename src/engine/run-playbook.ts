@@ -1,5 +1,5 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
-import { PlaybookChangedError, type MigrateError } from '../errors.js';
+import type { Config } from '../config.js';
+import { KafkaNotConfiguredError, PlaybookChangedError, type MigrateError } from '../errors.js';
 import { bindPlaybook, maskSecrets, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
 import type { RunState, StepState } from '../state/run-state.js';

@@ -1,7 +1,8 @@
 import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
-import { KafkaNotConfiguredError, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { KafkaNotConfiguredError } from '../errors.js';
 import type { Services } from './execute.js';
 
 /** The real services, connected on first use; `close()` disconnects whatever was connected. */

@@ -1,5 +1,5 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
-import { RunLockedError, UsageError } from '../errors.js';
+import type { Config } from '../config.js';
+import { KafkaNotConfiguredError, RunLockedError, UsageError } from '../errors.js';
 import { parseDuration, sleep } from '../util/time.js';
 import { FileRunStore } from './file-store.js';
 import { KafkaRunStore, LockWaitInterruptedError } from './kafka-store.js';
