@@ -1,7 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
-import { JsonPositions, pointerToken } from '../schema/json-positions.js';
+import { JsonPositions, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
 import type { FlagProvider, FlagState } from './flags.js';
 
 interface FlagdFlag {

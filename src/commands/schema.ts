@@ -6,9 +6,8 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { formatProblem, InvalidInputError, type InputProblem } from '../errors.js';
 import { checkBackwardCompatible } from '../schema/compat.js';
-import { JsonPositions } from '../schema/json-positions.js';
 import { compileEventSchema, lintSchema, type LintResult } from '../schema/lint.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { JsonPositions, parseJson, type JsonSyntaxError } from '../util/json.js';
 
 /** Options shared by the `migrate schema` commands. */
 export interface SchemaCommandOptions {

@@ -4,8 +4,7 @@
  * that Ajv compiles it. Every problem carries file:line:col.
  */
 import type { InputProblem } from '../errors.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
-import { JsonPositions, pointerToken } from './json-positions.js';
+import { JsonPositions, jsonLocation, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
 import { ajvFor, compileSchema, dialectOf, type Dialect, type Validator } from './validate.js';
 
 /** What linting one schema file found. */
@@ -117,8 +116,7 @@ function syntaxErrorPosition(text: string, e: JsonSyntaxError): { line: number; 
   let i = e.offset - 1;
   while (i > 0 && ' \t\r\n'.includes(text[i] as string)) i--;
   if (text[i] !== ',') return { line: e.line, col: e.col };
-  const before = text.slice(0, i);
-  return { line: before.split('\n').length, col: i - before.lastIndexOf('\n') };
+  return jsonLocation(text, i);
 }
 
 type At = (pointer: string, message: string, where?: 'value' | 'key') => InputProblem;

@@ -5,8 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
-import { JsonPositions, pointerToken } from '../schema/json-positions.js';
+import { JsonPositions, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
 import { runStateSchema, type RunState } from './run-state.js';
 import { isValidRunName, type RunLock, type RunStore } from './store.js';
 

@@ -1,3 +1,38 @@
+// JSON text: parsing with the position of a syntax error, and the position of every value, so a
+// problem found in a parsed value (a meta-schema error at /properties/title/type, an event's
+// /payload/title) can be reported as file:line:col. One scanner walks the text for both.
+
+/** A 1-based line and column. */
+export interface JsonLocation {
+  line: number;
+  col: number;
+}
+
+/** Where each line of a text starts, to turn offsets into lines and columns. */
+class LineStarts {
+  private readonly starts = [0];
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+
+  /** The 1-based line and column of a character offset. */
+  at(offset: number): JsonLocation {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.starts[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - (this.starts[lo] as number) + 1 };
+  }
+}
+
+/** The 1-based line and column of a character offset in a text. */
+export function jsonLocation(text: string, offset: number): JsonLocation {
+  return new LineStarts(text.slice(0, offset)).at(offset);
+}
+
 /** A JSON syntax error with the 1-based line and column where it is. */
 export class JsonSyntaxError extends Error {
   readonly line: number;
@@ -7,9 +42,7 @@ export class JsonSyntaxError extends Error {
     super(message);
     this.name = 'JsonSyntaxError';
     this.offset = offset;
-    const before = text.slice(0, offset);
-    this.line = before.split('\n').length;
-    this.col = offset - before.lastIndexOf('\n');
+    ({ line: this.line, col: this.col } = jsonLocation(text, offset));
   }
 }
 
@@ -22,117 +55,163 @@ export function parseJson(text: string): unknown {
   try {
     value = JSON.parse(text);
   } catch {
-    throw locateJsonError(text);
+    scanJson(text);
+    throw new JsonSyntaxError('invalid JSON', text, 0);
   }
   // JSON.parse takes any depth, but the code that walks a value (positions, schemas) recurses.
-  const tooDeep = openingBeyondDepth(text, MAX_DEPTH);
-  if (tooDeep !== undefined) throw new JsonSyntaxError(`nesting too deep (more than ${MAX_DEPTH} levels)`, text, tooDeep);
+  scanJson(text);
   return value;
 }
 
-/** The deepest nesting a JSON text may have; locateJsonError stops at the same depth. */
-const MAX_DEPTH = 512;
+/** The position of every value in one JSON text, looked up by JSON Pointer ("" is the root). */
+export class JsonPositions {
+  private readonly lines: LineStarts;
+  private constructor(private readonly offsets: Map<string, Offsets>, text: string) {
+    this.lines = new LineStarts(text);
+  }
 
-/** Offset of the first "{" or "[" nested deeper than `max` levels in valid JSON text, if any. */
-function openingBeyondDepth(text: string, max: number): number | undefined {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // skip the string, escapes included
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return i;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
+  /** Scans JSON text (a JsonSyntaxError if it is not). Duplicate member names map to the last one, as JSON.parse keeps it. */
+  static of(text: string): JsonPositions {
+    const offsets = new Map<string, Offsets>();
+    scanJson(text, (pointer, value, key) => offsets.set(pointer, key === undefined ? { value } : { value, key }));
+    return new JsonPositions(offsets, text);
+  }
+
+  /** Where the value at `pointer` starts; the nearest ancestor that exists when it does not. */
+  value(pointer: string): JsonLocation {
+    return this.lines.at(this.nearest(pointer).value);
+  }
+
+  /** Where the member name of the value at `pointer` is (the value itself for array items and the root). */
+  key(pointer: string): JsonLocation {
+    const o = this.nearest(pointer);
+    return this.lines.at(o.key ?? o.value);
+  }
+
+  /** Whether the text has a value at exactly this pointer. */
+  has(pointer: string): boolean {
+    return this.offsets.has(pointer);
+  }
+
+  /** Every pointer in the text, in document order. */
+  pointers(): IterableIterator<string> {
+    return this.offsets.keys();
+  }
+
+  private nearest(pointer: string): Offsets {
+    let p = pointer;
+    for (;;) {
+      const o = this.offsets.get(p);
+      if (o) return o;
+      if (p === '') return { value: 0 };
+      p = p.slice(0, p.lastIndexOf('/'));
     }
   }
-  return undefined;
 }
 
-/** Finds the first syntax error in text that JSON.parse rejected. */
-export function locateJsonError(text: string): JsonSyntaxError {
+/** Escapes one reference token of a JSON Pointer (RFC 6901). */
+export function pointerToken(name: string): string {
+  return name.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+interface Offsets {
+  value: number;
+  /** Offset of the member name, for object members. */
+  key?: number;
+}
+
+/** The deepest nesting a JSON text may have. */
+const MAX_DEPTH = 512;
+
+// eslint-disable-next-line no-control-regex
+const plainChars = /[^"\\\x00-\x1f]*/y;
+const escape = /["\\/bfnrt]|u[0-9a-fA-F]{4}/y;
+const literal = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
+/**
+ * The one walk over JSON text: throws a JsonSyntaxError at the first syntax error or at the
+ * first "{" or "[" nested deeper than MAX_DEPTH levels; with `onValue`, tells where each value
+ * starts (and, for an object member, where its name is), by JSON Pointer, in document order.
+ */
+function scanJson(text: string, onValue?: (pointer: string, value: number, key: number | undefined) => void): void {
   let i = 0;
   const fail = (message: string, at = i): never => {
     throw new JsonSyntaxError(message, text, Math.min(at, text.length));
   };
   const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+    for (let c = text.charCodeAt(i); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++i));
   };
-  const describe = () => (i >= text.length ? 'end of input' : `"${text[i]}"`);
-  const value = (depth: number): void => {
-    if (depth > 512) fail('nesting too deep');
-    ws();
-    const ch = text[i];
-    if (ch === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail(text[i] === '}' ? 'trailing comma before "}"' : `expected a property name in double quotes, found ${describe()}`);
-        string();
-        ws();
-        if (text[i] !== ':') fail(`expected ":" after the property name, found ${describe()}`);
-        i++;
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === '}') return void i++;
-        fail(`expected "," or "}" after a property value, found ${describe()}`);
-      }
-    }
-    if (ch === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        ws();
-        if (text[i] === ']') fail('trailing comma before "]"');
-        value(depth + 1);
-        ws();
-        if (text[i] === ',') {
-          i++;
-          continue;
-        }
-        if (text[i] === ']') return void i++;
-        fail(`expected "," or "]" after an array element, found ${describe()}`);
-      }
-    }
-    if (ch === '"') return string();
-    const lit = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
-    if (lit) {
-      i += lit[0].length;
-      return;
-    }
-    fail(`unexpected ${describe()}`);
-  };
-  const string = () => {
-    const start = i;
-    i++;
-    while (i < text.length) {
-      const ch = text[i] as string;
-      if (ch === '"') return void i++;
-      if (ch === '\\') {
-        if (!/^(["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(text.slice(i + 1, i + 6))) fail('bad escape in string');
-        i += text[i + 1] === 'u' ? 6 : 2;
+  const found = () => (i >= text.length ? 'end of input' : `"${text[i]}"`);
+  const string = (): void => {
+    const start = i++;
+    for (;;) {
+      plainChars.lastIndex = i;
+      plainChars.test(text);
+      i = plainChars.lastIndex;
+      const c = text.charCodeAt(i);
+      if (c === 0x22) return void i++;
+      if (c === 0x5c) {
+        escape.lastIndex = i + 1;
+        if (!escape.test(text)) fail('bad escape in string');
+        i = escape.lastIndex;
         continue;
       }
-      if (ch < ' ') fail('control character in string');
-      i++;
+      if (i >= text.length) fail('unterminated string', start);
+      fail('control character in string');
     }
-    fail('unterminated string', start);
   };
-  try {
-    value(0);
+  const value = (pointer: string, key: number | undefined, depth: number): void => {
     ws();
-    if (i < text.length) fail(`unexpected ${describe()} after the end of the JSON value`);
-    return new JsonSyntaxError('invalid JSON', text, 0);
-  } catch (err) {
-    if (err instanceof JsonSyntaxError) return err;
-    throw err;
-  }
+    onValue?.(pointer, i, key);
+    const c = text.charCodeAt(i);
+    if ((c === 0x7b || c === 0x5b) && depth >= MAX_DEPTH) fail(`nesting too deep (more than ${MAX_DEPTH} levels)`);
+    if (c === 0x7b) {
+      i++;
+      ws();
+      if (text.charCodeAt(i) === 0x7d) return void i++;
+      for (;;) {
+        ws();
+        if (text.charCodeAt(i) !== 0x22) fail(text[i] === '}' ? 'trailing comma before "}"' : `expected a property name in double quotes, found ${found()}`);
+        const keyAt = i;
+        string();
+        // Pointers are built only when someone asks for them.
+        const child = onValue ? `${pointer}/${pointerToken(JSON.parse(text.slice(keyAt, i)) as string)}` : '';
+        ws();
+        if (text.charCodeAt(i) !== 0x3a) fail(`expected ":" after the property name, found ${found()}`);
+        i++;
+        value(child, keyAt, depth + 1);
+        ws();
+        if (text.charCodeAt(i) === 0x2c) {
+          i++;
+          continue;
+        }
+        if (text.charCodeAt(i) === 0x7d) return void i++;
+        fail(`expected "," or "}" after a property value, found ${found()}`);
+      }
+    }
+    if (c === 0x5b) {
+      i++;
+      ws();
+      if (text.charCodeAt(i) === 0x5d) return void i++;
+      for (let n = 0; ; n++) {
+        ws();
+        if (text.charCodeAt(i) === 0x5d) fail('trailing comma before "]"');
+        value(onValue ? `${pointer}/${n}` : '', undefined, depth + 1);
+        ws();
+        if (text.charCodeAt(i) === 0x2c) {
+          i++;
+          continue;
+        }
+        if (text.charCodeAt(i) === 0x5d) return void i++;
+        fail(`expected "," or "]" after an array element, found ${found()}`);
+      }
+    }
+    if (c === 0x22) return string();
+    literal.lastIndex = i;
+    if (!literal.test(text)) fail(`unexpected ${found()}`);
+    i = literal.lastIndex;
+  };
+  value('', undefined, 0);
+  ws();
+  if (i < text.length) fail(`unexpected ${found()} after the end of the JSON value`);
 }

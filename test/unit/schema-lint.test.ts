@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../src/errors.js';
-import { JsonPositions } from '../../src/schema/json-positions.js';
 import { compileEventSchema, lintSchema } from '../../src/schema/lint.js';
+import { JsonPositions } from '../../src/util/json.js';
 
 const read = (rel: string) => readFileSync(new URL(rel, import.meta.url), 'utf8');
 const seedText = read('../fixtures/seed-ExerciseCompleted.json');
