@@ -1,6 +1,6 @@
-import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { completesWith, type CommonOptions } from './options.js';
 
 /** What an option's value is, for completion. */
 type ValueKind = { kind: 'file' } | { kind: 'dir' } | { kind: 'words'; words: string[] } | { kind: 'any' };
@@ -27,13 +27,6 @@ export interface CommandSpec {
   subcommands: CommandSpec[];
 }
 
-/** Option values completed as directories or files, by option name. */
-const OPTION_VALUES: Record<string, ValueKind> = {
-  '--state-dir': { kind: 'dir' },
-  '--config': { kind: 'file' },
-  '--out': { kind: 'file' },
-};
-
 /** Positional arguments, by the name the command gives them. */
 function argKind(name: string, choices: string[] | undefined): ArgKind {
   if (choices?.length) return { kind: 'words', words: choices };
@@ -50,7 +43,7 @@ export function completionSpec(program: Command, inherited: OptionSpec[] = []): 
     .map((o) => {
       const names = [o.short, o.long].filter((n): n is string => Boolean(n));
       const spec: OptionSpec = { names, description: o.description };
-      if (o.required || o.optional) spec.value = o.argChoices?.length ? { kind: 'words', words: o.argChoices } : (OPTION_VALUES[o.long ?? ''] ?? { kind: 'any' });
+      if (o.required || o.optional) spec.value = o.argChoices?.length ? { kind: 'words', words: o.argChoices } : { kind: completesWith(o) ?? 'any' };
       return spec;
     });
   const options = [...own, ...inherited.filter((i) => !own.some((o) => o.names.some((n) => i.names.includes(n)))), { names: ['-h', '--help'], description: 'display help' }];
@@ -361,9 +354,8 @@ fi
 }
 
 /** Options of `migrate completion`. */
-export interface CompletionCommandOptions {
+export interface CompletionCommandOptions extends CommonOptions {
   program: Command;
-  out: Writable;
 }
 
 /** `migrate completion bash|zsh`: prints the completion script. */

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
@@ -11,17 +10,10 @@ import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import { parseJson } from '../util/json.js';
 import { formatDuration } from '../util/time.js';
 import { paint } from '../ui/paint.js';
+import type { CommonOptions, DoctorFlags } from './options.js';
 
 /** Options of `migrate doctor`. */
-export interface DoctorCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
-  json: boolean;
-  /** Also create and delete a scratch topic (needs Create and Delete on topics). */
-  writeCheck: boolean;
-  color: boolean;
-  out: Writable;
+export interface DoctorCommandOptions extends CommonOptions, DoctorFlags {
   env?: Record<string, string | undefined>;
 }
 

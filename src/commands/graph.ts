@@ -1,15 +1,12 @@
-import type { Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { StepType } from '../steps/contract.js';
 import { renderMermaid, type GraphStep } from '../ui/graph.js';
+import type { CommonOptions, GraphFlags } from './options.js';
 
 /** Options of `migrate graph`. */
-export interface GraphCommandOptions {
-  cwd: string;
-  param: string[];
-  out: Writable;
+export interface GraphCommandOptions extends CommonOptions, GraphFlags {
   env?: Record<string, string | undefined>;
 }
 

@@ -1,17 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import { builtinPlaybookDir, listPlaybookNames, loadPlaybook } from '../playbook/load.js';
+import type { CommonOptions, ListFlags } from './options.js';
 
-/** Options of `migrate list`. */
-export interface ListCommandOptions {
-  cwd: string;
-  json: boolean;
-  /** Names only, one a line (for shell completion). */
-  names: boolean;
-  out: Writable;
-}
+/** Options of `migrate list`; --names prints names only, one a line (for shell completion). */
+export interface ListCommandOptions extends CommonOptions, ListFlags {}
 
 /** One playbook as `migrate list` shows it. */
 export interface PlaybookListing {

@@ -1,21 +1,13 @@
-import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { planPlaybook } from '../engine/plan.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { paint } from '../ui/paint.js';
 import { planJson, renderPlan } from '../ui/plan-view.js';
+import type { CommonOptions, Interruptible, PlanFlags } from './options.js';
 
 /** Options of `migrate plan`, as commander hands them over. */
-export interface PlanCommandOptions {
-  cwd: string;
-  config?: string | undefined;
-  param: string[];
-  json: boolean;
-  color: boolean;
-  out: Writable;
-  signal: AbortSignal;
-}
+export interface PlanCommandOptions extends CommonOptions, Interruptible, PlanFlags {}
 
 /** `migrate plan <playbook>`: what each step would do, from one live, read-only check of each. */
 export async function planCommand(playbook: string, o: PlanCommandOptions): Promise<number> {

@@ -1,19 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import { openRunStore } from '../state/open-store.js';
 import { renderRunReport } from '../ui/report.js';
+import type { CommonOptions } from './options.js';
 
 /** Options of `migrate report`. */
-export interface ReportCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
-  /** Write the report to this file instead of stdout. */
-  out?: string | undefined;
-  stdout: Writable;
+export interface ReportCommandOptions extends CommonOptions {
+  /** --out: write the report to this file instead of stdout. */
+  file?: string | undefined;
   now?: () => Date;
 }
 
@@ -23,16 +19,16 @@ export async function reportCommand(run: string, o: ReportCommandOptions): Promi
   const state = await openRunStore(config).read(run); // the file store, or the shared one the config names
   if (!state) throw new RunNotFoundError(run);
   const markdown = renderRunReport(state, { generatedAt: (o.now ?? (() => new Date()))() });
-  if (!o.out) {
-    o.stdout.write(markdown);
+  if (!o.file) {
+    o.out.write(markdown);
     return 0;
   }
-  const file = path.resolve(o.cwd, o.out);
+  const file = path.resolve(o.cwd, o.file);
   try {
     await writeFile(file, markdown);
   } catch (err) {
-    throw new UsageError(`--out ${o.out}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(`--out ${o.file}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  o.stdout.write(`wrote the report of run ${run} to ${o.out}\n`);
+  o.out.write(`wrote the report of run ${run} to ${o.file}\n`);
   return 0;
 }

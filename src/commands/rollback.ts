@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream';
 import { loadConfig } from '../config.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { ExitCode, RollbackNotConfirmedError } from '../errors.js';
@@ -9,22 +8,10 @@ import { paint } from '../ui/paint.js';
 import { askGate, canPrompt } from '../ui/prompt.js';
 import { createRenderer } from '../ui/render.js';
 import { renderRollbackPreview, rollbackQuestion } from '../ui/rollback-view.js';
+import type { CommonOptions, Interruptible, RollbackFlags } from './options.js';
 
-/** Options of `migrate rollback`, as commander hands them over. */
-export interface RollbackCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
-  to?: string | undefined;
-  yes: boolean;
-  allowChanged: boolean;
-  /** --param key=value (repeatable): secret params, which the run's state does not keep. */
-  param?: string[];
-  json: boolean;
-  color: boolean;
-  out: Writable;
-  signal: AbortSignal;
-}
+/** Options of `migrate rollback`, as commander hands them over; --param gives the secret params, which the run's state does not keep. */
+export interface RollbackCommandOptions extends CommonOptions, Interruptible, RollbackFlags {}
 
 const exitCodes = {
   'rolled-back': ExitCode.completed,

@@ -12,28 +12,10 @@ import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
+import type { CommonOptions, Interruptible, RunFlags } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
-export interface RunCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
-  param: string[];
-  name?: string | undefined;
-  approve: string[];
-  /** --skip STEP and --reason TEXT, paired in order. */
-  skip?: string[];
-  reason?: string[];
-  yes: boolean;
-  json: boolean;
-  allowChanged: boolean;
-  color: boolean;
-  out: Writable;
-  signal: AbortSignal;
-  /** --wait-lock: wait up to this long (e.g. "10m") for another process driving the run to finish or die. */
-  waitLock?: string | undefined;
-  /** --notify: a webhook told when the run pauses, fails or completes (else notify.webhook from the config). */
-  notify?: string | undefined;
+export interface RunCommandOptions extends CommonOptions, Interruptible, RunFlags {
   /** Warnings (a notification not sent); process.stderr by default. */
   err?: Writable;
   /** GITHUB_ACTIONS, GITHUB_STEP_SUMMARY; process.env by default. */

@@ -8,13 +8,10 @@ import { formatProblem, InvalidInputError, type InputProblem } from '../errors.j
 import { checkBackwardCompatible } from '../schema/compat.js';
 import { compileEventSchema, lintSchema, type LintResult } from '../schema/lint.js';
 import { JsonPositions, parseJson, type JsonSyntaxError } from '../util/json.js';
+import type { CommonOptions, SchemaFlags } from './options.js';
 
 /** Options shared by the `migrate schema` commands. */
-export interface SchemaCommandOptions {
-  cwd: string;
-  json: boolean;
-  out: Writable;
-}
+export interface SchemaCommandOptions extends CommonOptions, SchemaFlags {}
 
 /** One event that fails the schema, as `validate` reports it. */
 export interface InvalidEvent {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config.js';
 import { DestinationRunIsNewerError, RunNotFoundError, UsageError } from '../errors.js';
 import { parseRunState } from '../state/file-store.js';
@@ -9,29 +8,23 @@ import { describeRunStore, openRunStore } from '../state/open-store.js';
 import type { RunState } from '../state/run-state.js';
 import type { RunLock, RunStore } from '../state/store.js';
 import { writeFileAtomic } from '../util/fs.js';
+import type { CommonOptions, StateExportFlags, StateImportFlags } from './options.js';
 
 /** Options shared by `migrate state export` and `migrate state import`. */
-export interface StateCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
+export interface StateCommandOptions extends CommonOptions {
   /** Replace a copy at the destination even when it was updated later than the one being moved. */
   force: boolean;
   json: boolean;
-  out: Writable;
 }
 
 /** `migrate state export RUN (--to file|kafka | --out FILE)`. */
-export interface StateExportOptions extends StateCommandOptions {
-  to?: 'file' | 'kafka' | undefined;
+export interface StateExportOptions extends StateCommandOptions, Pick<StateExportFlags, 'to'> {
   /** --out FILE: a JSON file instead of a store. */
   file?: string | undefined;
 }
 
 /** `migrate state import FILE | RUN --from file|kafka`. */
-export interface StateImportOptions extends StateCommandOptions {
-  from?: 'file' | 'kafka' | undefined;
-}
+export interface StateImportOptions extends StateCommandOptions, StateImportFlags {}
 
 /** One end of a copy: a run store, or a JSON file holding one run state. */
 export type StateEnd = { store: RunStore; label: string } | { file: string; label: string };

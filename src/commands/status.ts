@@ -7,15 +7,10 @@ import { finalRunStatuses, renderRunDetail, renderRunTable } from '../ui/status-
 import { paint } from '../ui/paint.js';
 import { LiveRegion } from '../ui/region.js';
 import { parseDuration, sleep } from '../util/time.js';
+import type { CommonOptions, StatusFlags } from './options.js';
 
 /** Options of `migrate status`. */
-export interface StatusCommandOptions {
-  cwd: string;
-  stateDir?: string | undefined;
-  config?: string | undefined;
-  json: boolean;
-  color: boolean;
-  out: Writable;
+export interface StatusCommandOptions extends CommonOptions, Pick<StatusFlags, 'json'> {
   /** --watch: look again every interval ("2s") until the signal aborts (Ctrl-C) or, without a terminal, every run is over. */
   watch?: { interval: string; signal: AbortSignal; env?: Record<string, string | undefined> };
 }

@@ -1,14 +1,10 @@
-import type { Writable } from 'node:stream';
 import { ExitCode, formatProblem, InvalidInputError, type InputProblem } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
+import type { CommonOptions, ValidateFlags } from './options.js';
 
 /** Options of `migrate validate`. */
-export interface ValidateCommandOptions {
-  cwd: string;
-  param: string[];
-  json: boolean;
-  out: Writable;
+export interface ValidateCommandOptions extends CommonOptions, ValidateFlags {
   env?: Record<string, string | undefined>;
 }
 
