@@ -2,34 +2,12 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import {
   addOptions,
-  doctorOptions,
+  commandOptions,
   globalOptions,
-  graphOptions,
-  listOptions,
-  planOptions,
-  reportOptions,
-  rollbackOptions,
-  runOptions,
-  schemaOptions,
-  stateExportOptions,
-  stateImportOptions,
-  statusOptions,
-  validateOptions,
   type CommonOptions,
-  type DoctorFlags,
+  type FlagsOf,
   type GlobalFlags,
-  type GraphFlags,
   type Interruptible,
-  type ListFlags,
-  type PlanFlags,
-  type ReportFlags,
-  type RollbackFlags,
-  type RunFlags,
-  type SchemaFlags,
-  type StateExportFlags,
-  type StateImportFlags,
-  type StatusFlags,
-  type ValidateFlags,
 } from './commands/options.js';
 import { ExitCode, MigrateError } from './errors.js';
 import { wantsColor } from './ui/paint.js';
@@ -69,25 +47,26 @@ export function buildProgram(): Command {
   /** The same, for a command that stops cleanly on Ctrl-C (only those listen for it: elsewhere Ctrl-C ends the process). */
   const interruptible = (): CommonOptions & Interruptible => ({ ...common(), signal: interruptSignal() });
   const playbookArgument = ['<playbook>', 'a playbook name (./playbooks/ or built-in) or a path to a .yaml file'] as const;
+  const runArgument = ['<run>', 'run name (see migrate status)'] as const;
 
   addOptions(
     program
       .command('run')
       .description('run a playbook, or resume the run of the same name')
       .argument(...playbookArgument),
-    runOptions,
+    commandOptions.run,
   )
     .addHelpText(
       'after',
       '\nExit codes: 0 completed, 1 a step failed or timed out, 2 bad input, 3 paused at a gate,\n5 locked by another process, 130 interrupted (state saved).',
     )
-    .action(async (playbook: string, opts: RunFlags) => {
+    .action(async (playbook: string, opts: FlagsOf<'run'>) => {
       const { runCommand } = await import('./commands/run.js');
       process.exitCode = await runCommand(playbook, { ...interruptible(), ...opts });
     });
 
-  addOptions(program.command('status').description('show one run in detail, or every run').argument('[run]', 'run name'), statusOptions).action(
-    async (run: string | undefined, opts: StatusFlags) => {
+  addOptions(program.command('status').description('show one run in detail, or every run').argument('[run]', 'run name'), commandOptions.status).action(
+    async (run: string | undefined, opts: FlagsOf<'status'>) => {
       const { statusCommand } = await import('./commands/status.js');
       process.exitCode = await statusCommand(run, {
         ...common(),
@@ -102,13 +81,13 @@ export function buildProgram(): Command {
       .command('plan')
       .description('what each step would do, from one live read-only check of each (changes nothing)')
       .argument(...playbookArgument),
-    planOptions,
+    commandOptions.plan,
   )
     .addHelpText(
       'after',
       '\nVerdicts: satisfied, would act, would wait, drift, cannot check.\nExit codes: 0 the plan was made (whatever it found), 2 bad input, 130 interrupted.',
     )
-    .action(async (playbook: string, opts: PlanFlags) => {
+    .action(async (playbook: string, opts: FlagsOf<'plan'>) => {
       const { planCommand } = await import('./commands/plan.js');
       process.exitCode = await planCommand(playbook, { ...interruptible(), ...opts });
     });
@@ -117,19 +96,19 @@ export function buildProgram(): Command {
     program
       .command('rollback')
       .description("undo what a run did, newest step first, down to --to; says plainly what cannot be undone")
-      .argument('<run>', 'run name (see migrate status)'),
-    rollbackOptions,
+      .argument(...runArgument),
+    commandOptions.rollback,
   )
     .addHelpText(
       'after',
       '\nExit codes: 0 rolled back, 1 an undo failed (run it again to continue), 2 bad input,\n3 not confirmed (pass --yes), 5 locked by another process, 130 interrupted.',
     )
-    .action(async (run: string, opts: RollbackFlags) => {
+    .action(async (run: string, opts: FlagsOf<'rollback'>) => {
       const { rollbackCommand } = await import('./commands/rollback.js');
       process.exitCode = await rollbackCommand(run, { ...interruptible(), ...opts });
     });
 
-  addOptions(program.command('list').description('list the playbooks: ./playbooks/ and the built-ins, with descriptions'), listOptions).action(async (opts: ListFlags) => {
+  addOptions(program.command('list').description('list the playbooks: ./playbooks/ and the built-ins, with descriptions'), commandOptions.list).action(async (opts: FlagsOf<'list'>) => {
     const { listCommand } = await import('./commands/list.js');
     process.exitCode = await listCommand({ ...common(), ...opts });
   });
@@ -139,10 +118,10 @@ export function buildProgram(): Command {
       .command('validate')
       .description('load a playbook and bind its params, as run would, without touching anything')
       .argument(...playbookArgument),
-    validateOptions,
+    commandOptions.validate,
   )
     .addHelpText('after', '\nExit codes: 0 valid, 2 problems (each as file:line:col: message).')
-    .action(async (playbook: string, opts: ValidateFlags) => {
+    .action(async (playbook: string, opts: FlagsOf<'validate'>) => {
       const { validateCommand } = await import('./commands/validate.js');
       process.exitCode = await validateCommand(playbook, { ...common(), ...opts });
     });
@@ -152,8 +131,8 @@ export function buildProgram(): Command {
       .command('graph')
       .description('print the playbook as a Mermaid flowchart (steps in order, gates as hexagons)')
       .argument(...playbookArgument),
-    graphOptions,
-  ).action(async (playbook: string, opts: GraphFlags) => {
+    commandOptions.graph,
+  ).action(async (playbook: string, opts: FlagsOf<'graph'>) => {
     const { graphCommand } = await import('./commands/graph.js');
     process.exitCode = await graphCommand(playbook, { ...common(), ...opts });
   });
@@ -162,19 +141,19 @@ export function buildProgram(): Command {
     program
       .command('report')
       .description("a run's audit trail as Markdown: steps, approvals, skips, flag flips, lag samples, schemas, failures")
-      .argument('<run>', 'run name (see migrate status)'),
-    reportOptions,
-  ).action(async (run: string, opts: ReportFlags) => {
+      .argument(...runArgument),
+    commandOptions.report,
+  ).action(async (run: string, opts: FlagsOf<'report'>) => {
     const { reportCommand } = await import('./commands/report.js');
     process.exitCode = await reportCommand(run, { ...common(), file: opts.out });
   });
 
   addOptions(
     program.command('doctor').description('check that Kafka, the flag provider, the schema source and the state directory are reachable and usable'),
-    doctorOptions,
+    commandOptions.doctor,
   )
     .addHelpText('after', '\nExit codes: 0 nothing failed (warnings allowed), 1 a check failed.')
-    .action(async (opts: DoctorFlags) => {
+    .action(async (opts: FlagsOf<'doctor'>) => {
       const { doctorCommand } = await import('./commands/doctor.js');
       process.exitCode = await doctorCommand({ ...common(), ...opts });
     });
@@ -195,10 +174,10 @@ export function buildProgram(): Command {
       .command('export')
       .description('copy a run from the configured store to the other one (--to) or to a JSON file (--out)')
       .argument('<run>', 'run name'),
-    stateExportOptions,
+    commandOptions['state export'],
   )
     .addHelpText('after', stateHelp)
-    .action(async (run: string, opts: StateExportFlags) => {
+    .action(async (run: string, opts: FlagsOf<'state export'>) => {
       const { stateExportCommand } = await import('./commands/state.js');
       process.exitCode = await stateExportCommand(run, { ...common(), to: opts.to, file: opts.out, force: opts.force, json: opts.json });
     });
@@ -207,10 +186,10 @@ export function buildProgram(): Command {
       .command('import')
       .description('copy a run into the configured store from a JSON file, or from the other store (--from)')
       .argument('<source>', 'a run state file (JSON), or with --from a run name'),
-    stateImportOptions,
+    commandOptions['state import'],
   )
     .addHelpText('after', stateHelp)
-    .action(async (source: string, opts: StateImportFlags) => {
+    .action(async (source: string, opts: FlagsOf<'state import'>) => {
       const { stateImportCommand } = await import('./commands/state.js');
       process.exitCode = await stateImportCommand(source, { ...common(), ...opts });
     });
@@ -218,8 +197,8 @@ export function buildProgram(): Command {
   const schema = program.command('schema').description('check event schemas: lint, validate events, compare versions');
   addOptions(
     schema.command('lint').description('is each file a valid JSON Schema for its own $schema, with the event envelope?').argument('<files...>', 'schema files'),
-    schemaOptions,
-  ).action(async (files: string[], opts: SchemaFlags) => {
+    commandOptions.schema,
+  ).action(async (files: string[], opts: FlagsOf<'schema'>) => {
     const { schemaLintCommand } = await import('./commands/schema.js');
     process.exitCode = await schemaLintCommand(files, { ...common(), ...opts });
   });
@@ -229,15 +208,15 @@ export function buildProgram(): Command {
       .description('validate events (JSON files, or NDJSON with one event per line) against a schema')
       .argument('<schema>', 'schema file')
       .argument('<events...>', 'event files (.json or .ndjson)'),
-    schemaOptions,
-  ).action(async (schemaFile: string, eventFiles: string[], opts: SchemaFlags) => {
+    commandOptions.schema,
+  ).action(async (schemaFile: string, eventFiles: string[], opts: FlagsOf<'schema'>) => {
     const { schemaValidateCommand } = await import('./commands/schema.js');
     process.exitCode = await schemaValidateCommand(schemaFile, eventFiles, { ...common(), ...opts });
   });
   addOptions(
     schema.command('compat').description('is the new version backward compatible with the old one?').argument('<old>', 'previous schema file').argument('<new>', 'new schema file'),
-    schemaOptions,
-  ).action(async (oldFile: string, newFile: string, opts: SchemaFlags) => {
+    commandOptions.schema,
+  ).action(async (oldFile: string, newFile: string, opts: FlagsOf<'schema'>) => {
     const { schemaCompatCommand } = await import('./commands/schema.js');
     process.exitCode = await schemaCompatCommand(oldFile, newFile, { ...common(), ...opts });
   });

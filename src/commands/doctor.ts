@@ -10,10 +10,10 @@ import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import { parseJson } from '../util/json.js';
 import { formatDuration } from '../util/time.js';
 import { paint } from '../ui/paint.js';
-import type { CommonOptions, DoctorFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate doctor`. */
-export interface DoctorCommandOptions extends CommonOptions, DoctorFlags {
+export interface DoctorCommandOptions extends CommonOptions, FlagsOf<'doctor'> {
   env?: Record<string, string | undefined>;
 }
 

@@ -3,10 +3,10 @@ import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { StepType } from '../steps/contract.js';
 import { renderMermaid, type GraphStep } from '../ui/graph.js';
-import type { CommonOptions, GraphFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate graph`. */
-export interface GraphCommandOptions extends CommonOptions, GraphFlags {
+export interface GraphCommandOptions extends CommonOptions, FlagsOf<'graph'> {
   env?: Record<string, string | undefined>;
 }
 

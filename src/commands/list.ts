@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import { builtinPlaybookDir, listPlaybookNames, loadPlaybook } from '../playbook/load.js';
-import type { CommonOptions, ListFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate list`; --names prints names only, one a line (for shell completion). */
-export interface ListCommandOptions extends CommonOptions, ListFlags {}
+export interface ListCommandOptions extends CommonOptions, FlagsOf<'list'> {}
 
 /** One playbook as `migrate list` shows it. */
 export interface PlaybookListing {

@@ -69,7 +69,7 @@ const param = list('-p, --param <key=value>', 'a playbook param (repeatable)');
 const allowChanged = (description: string) => flag('--allow-changed', description);
 const jsonEvents = flag('--json', 'print events as NDJSON, one object per line');
 const jsonObject = flag('--json', 'print one JSON object');
-const jsonResults = flag('--json', 'print results as JSON');
+const stores = ['file', 'kafka'] as const;
 
 /** The program's own options, accepted before or after any command's name. */
 export const globalOptions = {
@@ -80,113 +80,71 @@ export const globalOptions = {
 /** The program's own options' values. */
 export type GlobalFlags = OptionValues<typeof globalOptions>;
 
-/** `migrate run`'s own options. */
-export const runOptions = {
-  param,
-  name: value('-n, --name <run>', 'run name (default: playbook name and topic)'),
-  approve: list('--approve <step>', 'approve a gate ahead of time (repeatable)'),
-  skip: list('--skip <step>', 'mark a step skipped without running it; needs a --reason (repeatable, in pairs)'),
-  reason: list('--reason <text>', 'why the --skip before it is skipped (recorded in the run)'),
-  yes: flag('-y, --yes', 'approve every gate'),
-  allowChanged: allowChanged('resume even though the playbook or params changed'),
-  json: jsonEvents,
-  notify: value('--notify <url>', 'POST a JSON notification (Slack-compatible) to this webhook when the run pauses, fails or completes (default: notify.webhook in the config)'),
-  waitLock: value('--wait-lock <duration>', 'if another process drives the run, wait up to this long (e.g. 10m) for it to finish or die, then resume'),
+/** Each command's own options, by the command's name. */
+export const commandOptions = {
+  run: {
+    param,
+    name: value('-n, --name <run>', 'run name (default: playbook name and topic)'),
+    approve: list('--approve <step>', 'approve a gate ahead of time (repeatable)'),
+    skip: list('--skip <step>', 'mark a step skipped without running it; needs a --reason (repeatable, in pairs)'),
+    reason: list('--reason <text>', 'why the --skip before it is skipped (recorded in the run)'),
+    yes: flag('-y, --yes', 'approve every gate'),
+    allowChanged: allowChanged('resume even though the playbook or params changed'),
+    json: jsonEvents,
+    notify: value('--notify <url>', 'POST a JSON notification (Slack-compatible) to this webhook when the run pauses, fails or completes (default: notify.webhook in the config)'),
+    waitLock: value('--wait-lock <duration>', 'if another process drives the run, wait up to this long (e.g. 10m) for it to finish or die, then resume'),
+  },
+  status: {
+    json: jsonObject,
+    watch: flag('-w, --watch', 'redraw until Ctrl-C (without a terminal: a snapshot each interval, until every run is completed, failed or rolled back)'),
+    interval: value('--interval <duration>', 'how often --watch looks again', { default: '2s' }),
+  },
+  plan: {
+    param,
+    json: flag('--json', 'print one JSON object: {playbook, params, steps: [{id, uses, verdict, reason}]}'),
+  },
+  rollback: {
+    to: value('--to <step>', 'stop after undoing this step (default: the first step)'),
+    yes: flag('-y, --yes', 'do not ask for confirmation (required without a terminal)'),
+    allowChanged: allowChanged('roll back even though the playbook changed since the run used it'),
+    param: list('-p, --param <key=value>', 'a secret param of the run (the state keeps those masked; repeatable)'),
+    json: jsonEvents,
+  },
+  list: {
+    json: flag('--json', 'print one JSON object: {playbooks: [{name, source, file, description, params, steps}]}'),
+    names: flag('--names', 'print only the names, one a line'),
+  },
+  validate: {
+    param,
+    json: flag('--json', 'print one JSON object: {file, ok, problems: [{file, line, col, message}]}'),
+  },
+  graph: {
+    param: list('-p, --param <key=value>', 'a playbook param, to expand step titles (repeatable)'),
+  },
+  report: {
+    out: value('-o, --out <file>', 'write the report to this file instead of stdout', { completes: 'file' }),
+  },
+  doctor: {
+    writeCheck: flag('--write-check', 'also create and delete a scratch topic (needs Create and Delete on topics)'),
+    json: flag('--json', 'print one JSON object: {ok, checks: [{name, status, message, fix}]}'),
+  },
+  'state export': {
+    to: choice('--to <store>', 'the store to copy it to', stores),
+    out: value('--out <file>', 'write the run state to this JSON file instead', { completes: 'file' }),
+    force: flag('--force', 'replace a copy there even if it was updated later'),
+    json: jsonObject,
+  },
+  'state import': {
+    from: choice('--from <store>', 'read the run from this store', stores),
+    force: flag('--force', 'replace the run even if the configured store holds a later copy'),
+    json: jsonObject,
+  },
+  // lint, validate and compat
+  schema: { json: flag('--json', 'print results as JSON') },
 };
-/** What commander hands `migrate run`'s action. */
-export type RunFlags = OptionValues<typeof runOptions>;
 
-/** `migrate status`'s own options. */
-export const statusOptions = {
-  json: jsonObject,
-  watch: flag('-w, --watch', 'redraw until Ctrl-C (without a terminal: a snapshot each interval, until every run is completed, failed or rolled back)'),
-  interval: value('--interval <duration>', 'how often --watch looks again', { default: '2s' }),
-};
-/** What commander hands `migrate status`'s action. */
-export type StatusFlags = OptionValues<typeof statusOptions>;
-
-/** `migrate plan`'s own options. */
-export const planOptions = {
-  param,
-  json: flag('--json', 'print one JSON object: {playbook, params, steps: [{id, uses, verdict, reason}]}'),
-};
-/** What commander hands `migrate plan`'s action. */
-export type PlanFlags = OptionValues<typeof planOptions>;
-
-/** `migrate rollback`'s own options. */
-export const rollbackOptions = {
-  to: value('--to <step>', 'stop after undoing this step (default: the first step)'),
-  yes: flag('-y, --yes', 'do not ask for confirmation (required without a terminal)'),
-  allowChanged: allowChanged('roll back even though the playbook changed since the run used it'),
-  param: list('-p, --param <key=value>', 'a secret param of the run (the state keeps those masked; repeatable)'),
-  json: jsonEvents,
-};
-/** What commander hands `migrate rollback`'s action. */
-export type RollbackFlags = OptionValues<typeof rollbackOptions>;
-
-/** `migrate list`'s own options. */
-export const listOptions = {
-  json: flag('--json', 'print one JSON object: {playbooks: [{name, source, file, description, params, steps}]}'),
-  names: flag('--names', 'print only the names, one a line'),
-};
-/** What commander hands `migrate list`'s action. */
-export type ListFlags = OptionValues<typeof listOptions>;
-
-/** `migrate validate`'s own options. */
-export const validateOptions = {
-  param,
-  json: flag('--json', 'print one JSON object: {file, ok, problems: [{file, line, col, message}]}'),
-};
-/** What commander hands `migrate validate`'s action. */
-export type ValidateFlags = OptionValues<typeof validateOptions>;
-
-/** `migrate graph`'s own options. */
-export const graphOptions = {
-  param: list('-p, --param <key=value>', 'a playbook param, to expand step titles (repeatable)'),
-};
-/** What commander hands `migrate graph`'s action. */
-export type GraphFlags = OptionValues<typeof graphOptions>;
-
-/** `migrate report`'s own options. */
-export const reportOptions = {
-  out: value('-o, --out <file>', 'write the report to this file instead of stdout', { completes: 'file' }),
-};
-/** What commander hands `migrate report`'s action. */
-export type ReportFlags = OptionValues<typeof reportOptions>;
-
-/** `migrate doctor`'s own options. */
-export const doctorOptions = {
-  writeCheck: flag('--write-check', 'also create and delete a scratch topic (needs Create and Delete on topics)'),
-  json: flag('--json', 'print one JSON object: {ok, checks: [{name, status, message, fix}]}'),
-};
-/** What commander hands `migrate doctor`'s action. */
-export type DoctorFlags = OptionValues<typeof doctorOptions>;
-
-const stores = ['file', 'kafka'] as const;
-
-/** `migrate state export`'s own options. */
-export const stateExportOptions = {
-  to: choice('--to <store>', 'the store to copy it to', stores),
-  out: value('--out <file>', 'write the run state to this JSON file instead', { completes: 'file' }),
-  force: flag('--force', 'replace a copy there even if it was updated later'),
-  json: jsonObject,
-};
-/** What commander hands `migrate state export`'s action. */
-export type StateExportFlags = OptionValues<typeof stateExportOptions>;
-
-/** `migrate state import`'s own options. */
-export const stateImportOptions = {
-  from: choice('--from <store>', 'read the run from this store', stores),
-  force: flag('--force', 'replace the run even if the configured store holds a later copy'),
-  json: jsonObject,
-};
-/** What commander hands `migrate state import`'s action. */
-export type StateImportFlags = OptionValues<typeof stateImportOptions>;
-
-/** The options of `migrate schema lint|validate|compat`. */
-export const schemaOptions = { json: jsonResults };
-/** What commander hands the actions of `migrate schema lint|validate|compat`. */
-export type SchemaFlags = OptionValues<typeof schemaOptions>;
+/** What commander hands the action of `migrate <command>`: the values of its declared options. */
+export type FlagsOf<C extends keyof typeof commandOptions> = OptionValues<(typeof commandOptions)[C]>;
 
 const completions = new WeakMap<Option, 'file' | 'dir'>();
 

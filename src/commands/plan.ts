@@ -4,10 +4,10 @@ import { planPlaybook } from '../engine/plan.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { paint } from '../ui/paint.js';
 import { planJson, renderPlan } from '../ui/plan-view.js';
-import type { CommonOptions, Interruptible, PlanFlags } from './options.js';
+import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate plan`, as commander hands them over. */
-export interface PlanCommandOptions extends CommonOptions, Interruptible, PlanFlags {}
+export interface PlanCommandOptions extends CommonOptions, Interruptible, FlagsOf<'plan'> {}
 
 /** `migrate plan <playbook>`: what each step would do, from one live, read-only check of each. */
 export async function planCommand(playbook: string, o: PlanCommandOptions): Promise<number> {

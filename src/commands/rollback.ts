@@ -8,10 +8,10 @@ import { paint } from '../ui/paint.js';
 import { askGate, canPrompt } from '../ui/prompt.js';
 import { createRenderer } from '../ui/render.js';
 import { renderRollbackPreview, rollbackQuestion } from '../ui/rollback-view.js';
-import type { CommonOptions, Interruptible, RollbackFlags } from './options.js';
+import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate rollback`, as commander hands them over; --param gives the secret params, which the run's state does not keep. */
-export interface RollbackCommandOptions extends CommonOptions, Interruptible, RollbackFlags {}
+export interface RollbackCommandOptions extends CommonOptions, Interruptible, FlagsOf<'rollback'> {}
 
 const exitCodes = {
   'rolled-back': ExitCode.completed,

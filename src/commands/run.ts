@@ -12,10 +12,10 @@ import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
-import type { CommonOptions, Interruptible, RunFlags } from './options.js';
+import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
-export interface RunCommandOptions extends CommonOptions, Interruptible, RunFlags {
+export interface RunCommandOptions extends CommonOptions, Interruptible, FlagsOf<'run'> {
   /** Warnings (a notification not sent); process.stderr by default. */
   err?: Writable;
   /** GITHUB_ACTIONS, GITHUB_STEP_SUMMARY; process.env by default. */

@@ -8,10 +8,10 @@ import { formatProblem, InvalidInputError, type InputProblem } from '../errors.j
 import { checkBackwardCompatible } from '../schema/compat.js';
 import { compileEventSchema, lintSchema, type LintResult } from '../schema/lint.js';
 import { JsonPositions, parseJson, type JsonSyntaxError } from '../util/json.js';
-import type { CommonOptions, SchemaFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options shared by the `migrate schema` commands. */
-export interface SchemaCommandOptions extends CommonOptions, SchemaFlags {}
+export interface SchemaCommandOptions extends CommonOptions, FlagsOf<'schema'> {}
 
 /** One event that fails the schema, as `validate` reports it. */
 export interface InvalidEvent {

@@ -8,7 +8,7 @@ import { describeRunStore, openRunStore } from '../state/open-store.js';
 import type { RunState } from '../state/run-state.js';
 import type { RunLock, RunStore } from '../state/store.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { CommonOptions, StateExportFlags, StateImportFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options shared by `migrate state export` and `migrate state import`. */
 export interface StateCommandOptions extends CommonOptions {
@@ -18,13 +18,13 @@ export interface StateCommandOptions extends CommonOptions {
 }
 
 /** `migrate state export RUN (--to file|kafka | --out FILE)`. */
-export interface StateExportOptions extends StateCommandOptions, Pick<StateExportFlags, 'to'> {
+export interface StateExportOptions extends StateCommandOptions, Pick<FlagsOf<'state export'>, 'to'> {
   /** --out FILE: a JSON file instead of a store. */
   file?: string | undefined;
 }
 
 /** `migrate state import FILE | RUN --from file|kafka`. */
-export interface StateImportOptions extends StateCommandOptions, StateImportFlags {}
+export interface StateImportOptions extends StateCommandOptions, FlagsOf<'state import'> {}
 
 /** One end of a copy: a run store, or a JSON file holding one run state. */
 export type StateEnd = { store: RunStore; label: string } | { file: string; label: string };

@@ -7,10 +7,10 @@ import { finalRunStatuses, renderRunDetail, renderRunTable } from '../ui/status-
 import { paint } from '../ui/paint.js';
 import { LiveRegion } from '../ui/region.js';
 import { parseDuration, sleep } from '../util/time.js';
-import type { CommonOptions, StatusFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate status`. */
-export interface StatusCommandOptions extends CommonOptions, Pick<StatusFlags, 'json'> {
+export interface StatusCommandOptions extends CommonOptions, Pick<FlagsOf<'status'>, 'json'> {
   /** --watch: look again every interval ("2s") until the signal aborts (Ctrl-C) or, without a terminal, every run is over. */
   watch?: { interval: string; signal: AbortSignal; env?: Record<string, string | undefined> };
 }

@@ -1,10 +1,10 @@
 import { ExitCode, formatProblem, InvalidInputError, type InputProblem } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
-import type { CommonOptions, ValidateFlags } from './options.js';
+import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate validate`. */
-export interface ValidateCommandOptions extends CommonOptions, ValidateFlags {
+export interface ValidateCommandOptions extends CommonOptions, FlagsOf<'validate'> {
   env?: Record<string, string | undefined>;
 }
 
