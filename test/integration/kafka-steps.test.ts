@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
-import { testKafka } from '../support/kafka-client.js';
+import { exactProducer, testKafka } from '../support/kafka-client.js';
 import { exerciseCompletedSchema, exerciseEvent, exerciseRecord } from '../support/seed-schema.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -19,7 +19,7 @@ async function createTopic(topic: string, partitions = 2): Promise<void> {
 }
 
 async function producer() {
-  const p = testKafka().producer();
+  const p = exactProducer();
   await p.connect();
   cleanups.push(() => p.disconnect());
   return {

@@ -9,6 +9,7 @@ import { expect, type TestContext } from 'vitest';
 import { connectKafka } from '../../src/adapters/kafka.js';
 import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
+import { exactProducer } from '../support/kafka-client.js';
 import { exerciseEvent } from '../support/seed-schema.js';
 import { report } from './figures.js';
 import { STACK_TRACE, watchStateFile } from './support.js';
@@ -184,7 +185,7 @@ export class FaultHarness {
     const topic = unique('fault-drain');
     const group = unique('fault-drain-group');
     await this.createTopic(topic, 2);
-    const producer = this.client.producer({ allowAutoTopicCreation: false });
+    const producer = exactProducer(this.client);
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: BACKLOG }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();
