@@ -72,7 +72,8 @@ export class KafkaRunStore implements RunStore {
     await this.use(`save run ${state.name}`, async (log) => {
       await this.ensureTopics(log);
       const appended = log.append(this.options.topic, state.name, value);
-      if (held) held.writing = appended.then((offset) => (held.lastSeen = offset));
+      // Settles either way: a failed append is thrown below, and this copy of it must not go unhandled (a crash).
+      if (held) held.writing = appended.then((offset) => (held.lastSeen = offset), () => undefined);
       const offset = await appended;
       // Our own record extends the view only when nothing unseen lies before it.
       await this.serialized(async () => {
@@ -106,7 +107,7 @@ export class KafkaRunStore implements RunStore {
         unchangedSince: async () => {
           const entry = this.held.get(name);
           if (!entry) return false;
-          await entry.writing.catch(() => undefined);
+          await entry.writing;
           return (await latest()) === entry.lastSeen;
         },
       });

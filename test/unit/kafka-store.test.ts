@@ -374,6 +374,27 @@ describe('KafkaRunStore: locks', () => {
     await held.release();
   });
 
+  it('a holder whose write fails gets RunStoreUnavailableError, and leaves no unhandled rejection behind', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const log = new FakeLog();
+      const s = store(log);
+      const held = await s.lock('r1');
+      log.append = async () => {
+        throw new TransientError('cannot write to runs: Kafka at fake:9092 did not answer (Connection error: connect ECONNREFUSED)');
+      };
+      const err = await s.write(state('r1')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RunStoreUnavailableError);
+      await new Promise((r) => setTimeout(r, 20)); // an unhandled rejection is reported by now
+      expect(unhandled).toEqual([]); // one would end the CLI with a stack trace instead of the error above
+      await held.release();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('writes of runs it does not lock are not fenced, and release closes the connection', async () => {
     const log = new FakeLog();
     const s = store(log);
