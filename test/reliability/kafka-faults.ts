@@ -6,7 +6,7 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { expect, type TestContext } from 'vitest';
-import { connectKafka } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { exactProducer } from '../support/kafka-client.js';
@@ -149,7 +149,7 @@ export class FaultHarness {
   }
 
   /**
-   * Through migrate's own KafkaAdmin (as kafka.topic creates topics): kafkajs's waitForLeaders
+   * Through migrate's own KafkaCluster (as kafka.topic creates topics): kafkajs's waitForLeaders
    * gives up on a Kafka 3.9 cluster whose brokers do not know the new topic yet.
    */
   async createTopic(topic: string, partitions: number): Promise<void> {
