@@ -5,6 +5,10 @@
  * compact (a count, the 64-bit id hashes and offsets in typed arrays a worker can transfer, the
  * first failure) and the same whichever thread produced it, so the step reads it in one place.
  * Duplicates across records are found there, in chunk order: this module keeps no state between calls.
+ *
+ * src/verify/ is kafka.verify's engine room, between the step and the adapters: it is no adapter of
+ * an outside system, and src/schema (which the adapters import) cannot import the record decoder
+ * without an arrow back up. Decoding stays in adapters/kafka-records.ts.
  */
 import type { KafkaRecord, RecordChunk } from '../adapters/kafka.js';
 import { forEachRecord } from '../adapters/kafka-records.js';
