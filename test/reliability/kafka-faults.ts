@@ -11,9 +11,10 @@ import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { exactProducer } from '../support/kafka-client.js';
 import { drainPlaybook } from '../support/playbooks.js';
+import { watchStateFile } from '../support/run-state.js';
 import { exerciseEvent } from '../support/seed-schema.js';
 import { report } from './figures.js';
-import { STACK_TRACE, watchStateFile } from './support.js';
+import { STACK_TRACE } from './support.js';
 
 const { Kafka, logLevel } = kafkajs;
 

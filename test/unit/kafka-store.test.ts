@@ -1,6 +1,6 @@
 // The Kafka run store's own logic on a fake of its adapter interface (KafkaRunLog): last value per
 // key, catching up on what others wrote, acknowledged writes, and the lock's state machine. The
-// real broker is exercised in test/integration/kafka-store.test.ts and test/e2e/kafka-store.test.ts.
+// real broker is exercised in test/integration/kafka-store.test.ts and test/e2e/shared-store.test.ts.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
