@@ -67,3 +67,15 @@ steps:
     uses: kafka.topic
     with: { name: "\${{ params.topic }}-b", partitions: 2 }
 `;
+
+/** Registers ExerciseCompleted version 0 from `file` for `datarep.<topic>`: `-p topic=...`. */
+export function registerPlaybook(file: string): string {
+  return `name: register
+params:
+  topic: { required: true }
+steps:
+  - id: register-schema
+    uses: schema.register
+    with: { event: ExerciseCompleted, version: 0, file: ${file}, topic: "datarep.\${{ params.topic }}" }
+`;
+}
