@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
+import { RunLockedError, UsageError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { JsonPositions, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
-import { runStateSchema, type RunState } from './run-state.js';
+import { parseRunState, type RunState } from './run-state.js';
 import { isValidRunName, type RunLock, type RunStore } from './store.js';
 
 /**
@@ -82,28 +81,6 @@ function assertRunName(name: string): void {
   if (!isValidRunName(name)) {
     throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
   }
-}
-
-/** Parses a state file, reporting JSON and shape errors with file:line:col. */
-export function parseRunState(file: string, text: string): RunState {
-  let raw: unknown;
-  try {
-    raw = parseJson(text);
-  } catch (err) {
-    const e = err as JsonSyntaxError;
-    throw new InvalidInputError(
-      [{ file, line: e.line, col: e.col, message: `state file is not valid JSON: ${e.message}` }],
-      'restore it from a backup or move it away to start the run again',
-    );
-  }
-  const parsed = runStateSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const at = issue?.path.join('.') || '(top level)';
-    const pos = JsonPositions.of(text).value((issue?.path ?? []).map((k) => `/${pointerToken(String(k))}`).join(''));
-    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
-  }
-  return parsed.data;
 }
 
 /**

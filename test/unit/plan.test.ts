@@ -8,6 +8,7 @@ import type { Check, StepType } from '../../src/steps/contract.js';
 import { confirmStep } from '../../src/steps/confirm.js';
 import { paint } from '../../src/ui/paint.js';
 import { planJson, renderPlan } from '../../src/ui/plan-view.js';
+import { boundPlaybook, type TestStep } from '../support/bound-playbook.js';
 
 /** A fake world, and a log of every call a step made into it. */
 class World {
@@ -53,28 +54,8 @@ function waitFor(world: World, type = 'test.wait'): StepType<{ name: string }> {
   };
 }
 
-interface FakeStep {
-  id: string;
-  type: StepType<never>;
-  with?: Record<string, unknown>;
-  /** Bound params; leave out (with `with`) for a step that reads outputs of earlier steps. */
-  params?: unknown;
-}
-
-function playbook(steps: FakeStep[]): BoundPlaybook {
-  return {
-    loaded: { spec: { name: 'test', steps: [] }, file: 'test.yaml', ref: 'test', checksum: 'x', steps: [] } as unknown as BoundPlaybook['loaded'],
-    params: { topic: 'orders', token: 's3cret' },
-    secretParams: new Set(['token']),
-    env: {},
-    steps: steps.map((s) => ({
-      spec: { id: s.id, uses: s.type.type, ...(s.with ? { with: s.with } : {}) },
-      type: s.type as StepType<unknown>,
-      title: s.id,
-      ...('params' in s ? { params: s.params } : {}),
-    })),
-  };
-}
+/** The steps with the params of a run: a topic, and a token marked secret. */
+const playbook = (steps: readonly TestStep[]): BoundPlaybook => boundPlaybook(steps, { params: { topic: 'orders', token: 's3cret' }, secret: ['token'] });
 
 const services: Services = {
   cwd: '/nowhere',
@@ -89,15 +70,15 @@ describe('planSteps', () => {
   it('classifies each step from one check, and never applies or undoes anything', async () => {
     const world = new World();
     world.has.set('a', { id: 7 });
-    const t = thing(world) as StepType<never>;
-    const w = waitFor(world) as StepType<never>;
+    const t = thing(world);
+    const w = waitFor(world);
     const result = await plan(
       playbook([
         { id: 'have-a', type: t, params: { name: 'a' } },
         { id: 'make-b', type: t, params: { name: 'b' } },
         { id: 'drifted', type: t, params: { name: 'drifted' } },
         { id: 'broken', type: t, params: { name: 'broken' } },
-        { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'Go?' } },
+        { id: 'gate', type: confirmStep, params: { message: 'Go?' } },
         { id: 'wait-c', type: w, params: { name: 'c' } },
       ]),
     );
@@ -129,7 +110,7 @@ describe('planSteps', () => {
     const world = new World();
     world.has.set('a', { next: 'b' });
     world.has.set('b', {});
-    const t = thing(world) as StepType<never>;
+    const t = thing(world);
     const result = await plan(
       playbook([
         { id: 'first', type: t, params: { name: 'a' } },
@@ -145,8 +126,8 @@ describe('planSteps', () => {
 
   it('does not check kafka.verify (it would start reading), and labels one-look waits honestly', async () => {
     const world = new World();
-    const verify = thing(world, 'kafka.verify') as StepType<never>;
-    const quiet = waitFor(world, 'kafka.quiet') as StepType<never>;
+    const verify = thing(world, 'kafka.verify');
+    const quiet = waitFor(world, 'kafka.quiet');
     const result = await plan(
       playbook([
         { id: 'events-flow', type: verify, params: { name: 'events' } },
@@ -160,7 +141,7 @@ describe('planSteps', () => {
 
   it('gives up on a check that does not answer in time', async () => {
     const world = new World();
-    const result = await plan(playbook([{ id: 'slow', type: thing(world) as StepType<never>, params: { name: 'slow' } }]), 50);
+    const result = await plan(playbook([{ id: 'slow', type: thing(world), params: { name: 'slow' } }]), 50);
     expect(result.steps[0]).toMatchObject({ verdict: 'cannot check', reason: 'no answer within 50ms' });
   });
 
@@ -168,7 +149,7 @@ describe('planSteps', () => {
     const world = new World();
     const controller = new AbortController();
     controller.abort(new Error('interrupted by SIGINT'));
-    const result = await planSteps(playbook([{ id: 'a', type: thing(world) as StepType<never>, params: { name: 'a' } }]), services, controller.signal, 1000);
+    const result = await planSteps(playbook([{ id: 'a', type: thing(world), params: { name: 'a' } }]), services, controller.signal, 1000);
     expect(result).toMatchObject({ interrupted: true, steps: [] });
     expect(world.calls).toEqual([]);
   });
@@ -178,12 +159,12 @@ describe('plan view', () => {
   it('prints a table with one row per step and each drift difference on its own line; --json one object', async () => {
     const world = new World();
     world.has.set('a', {});
-    const t = thing(world) as StepType<never>;
+    const t = thing(world);
     const result = await plan(
       playbook([
         { id: 'have-a', type: t, params: { name: 'a' } },
         { id: 'drifted', type: t, params: { name: 'drifted' } },
-        { id: 'wait-c', type: waitFor(world) as StepType<never>, params: { name: 'c' } },
+        { id: 'wait-c', type: waitFor(world), params: { name: 'c' } },
       ]),
     );
     const text = renderPlan(result, paint(false));
