@@ -3,11 +3,12 @@ import { causeChain, isTransient, PlaybookChangedError, RunNotFoundError, UsageE
 import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
+import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
 import { abortable, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { record, stepContext, stepParams, whoAmI, type Services } from './execute.js';
-import { assertRunName, storedParams } from './run-playbook.js';
+import { storedParams } from './run-playbook.js';
 import { openServices } from './services.js';
 
 /** What rollback does with one step it walks back over. */

@@ -4,7 +4,7 @@ import { bindPlaybook, maskSecrets, paramsChecksum, publicParams, type BoundPlay
 import { loadPlaybook } from '../playbook/load.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
-import { isValidRunName } from '../state/store.js';
+import { assertRunName } from '../state/run-name.js';
 import { UsageError } from '../errors.js';
 import type { EventSink } from './events.js';
 import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
@@ -112,12 +112,6 @@ export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookRes
 export function defaultRunName(bound: BoundPlaybook): string {
   const topic = bound.params.topic;
   return topic ? `${bound.loaded.spec.name}-${topic}` : bound.loaded.spec.name;
-}
-
-/** The name, or a usage error saying what run names may contain. */
-export function assertRunName(name: string): string {
-  if (!isValidRunName(name)) throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_"; pass --name');
-  return name;
 }
 
 /** A run's stored params, without the masked secrets (those must be given again). */

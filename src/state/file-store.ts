@@ -3,12 +3,13 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError, RunLockedError, UsageError, type LockHolder } from '../errors.js';
+import { InvalidInputError, RunLockedError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { parseJson, type JsonSyntaxError } from '../util/json.js';
 import { JsonPositions, pointerToken } from '../schema/json-positions.js';
 import { runStateSchema, type RunState } from './run-state.js';
-import { isValidRunName, type RunLock, type RunStore } from './store.js';
+import { assertRunName, isValidRunName } from './run-name.js';
+import type { RunLock, RunStore } from './store.js';
 
 /**
  * The embedded default RunStore: one JSON file per run in a directory (`.migrate/`), written
@@ -76,12 +77,6 @@ export class FileRunStore implements RunStore {
       throw new RunLockedError(name, current ?? { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
     }
     throw new RunLockedError(name, { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
-  }
-}
-
-function assertRunName(name: string): void {
-  if (!isValidRunName(name)) {
-    throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
   }
 }
 

@@ -1,11 +1,12 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { LockGroupMembership, LockMemberInfo, StateLog, StateRecord } from '../adapters/kafka-state.js';
-import { ExitCode, MigrateError, RunLockedError, TransientError, UsageError, type LockHolder } from '../errors.js';
+import { ExitCode, MigrateError, RunLockedError, TransientError, type LockHolder } from '../errors.js';
 import { formatDuration } from '../util/time.js';
 import { parseRunState } from './file-store.js';
 import type { RunState } from './run-state.js';
-import { isValidRunName, type RunLock, type RunStore } from './store.js';
+import { assertRunName } from './run-name.js';
+import type { RunLock, RunStore } from './store.js';
 
 /** Settings of the Kafka run store. */
 export interface KafkaRunStoreOptions {
@@ -478,10 +479,4 @@ export class RunStoreUnavailableError extends MigrateError {
 /** Our own errors pass as they are; anything else from Kafka becomes RunStoreUnavailableError. */
 function unavailable(what: string, where: string, err: unknown): unknown {
   return err instanceof MigrateError ? err : new RunStoreUnavailableError(what, where, err);
-}
-
-function assertRunName(name: string): void {
-  if (!isValidRunName(name)) {
-    throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
-  }
 }
