@@ -5,8 +5,8 @@ import { loadPlaybook } from '../playbook/load.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
 import type { Check } from '../steps/contract.js';
 import { abortable, formatDuration } from '../util/time.js';
-import { stepContext, type Services } from './execute.js';
-import { openServices } from './services.js';
+import { openServices, type Services } from './services.js';
+import { stepContext } from './step-context.js';
 
 /** What one look at the world says about a step. */
 export const planVerdicts = ['satisfied', 'would act', 'would wait', 'drift', 'cannot check'] as const;

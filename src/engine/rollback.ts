@@ -7,9 +7,10 @@ import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
 import { abortable, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
-import { record, stepContext, stepParams, whoAmI, type Services } from './execute.js';
+import { record, whoAmI } from './history.js';
 import { storedParams } from './run-playbook.js';
-import { openServices } from './services.js';
+import { openServices, type Services } from './services.js';
+import { stepContext, stepParams } from './step-context.js';
 
 /** What rollback does with one step it walks back over. */
 export type RollbackAction =

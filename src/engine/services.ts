@@ -2,7 +2,10 @@ import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
 import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
-import type { Services } from './execute.js';
+import type { StepContext } from '../steps/contract.js';
+
+/** The outside world as steps reach it: adapters connected on first use, and the working directory. */
+export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'> & Partial<Pick<StepContext, 'flagEvaluator'>>;
 
 /** The real services, connected on first use; `close()` disconnects whatever was connected. */
 export interface OpenServices extends Services {

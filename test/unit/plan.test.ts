@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { planSteps } from '../../src/engine/plan.js';
-import type { Services } from '../../src/engine/execute.js';
+import type { Services } from '../../src/engine/services.js';
 import { DriftError, TransientError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import type { Check, StepType } from '../../src/steps/contract.js';
