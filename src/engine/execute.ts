@@ -1,12 +1,13 @@
-import { causeChain, DriftError, isTransient, StepFailedError } from '../errors.js';
+import { causeChain, StepFailedError } from '../errors.js';
 import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { expandString } from '../playbook/template.js';
 import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
 import type { Check } from '../steps/contract.js';
-import { abortable, formatDuration, sleep } from '../util/time.js';
+import { formatDuration, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { record, whoAmI } from './history.js';
+import { retrier } from './retry.js';
 import type { Services } from './services.js';
 import { runValues, stepContext, stepParams } from './step-context.js';
 
@@ -221,7 +222,6 @@ async function converge(
   const run = o.state.name;
   const timeoutMs = step.spec.timeout ?? step.type.timeoutMs;
   const intervalMs = step.spec.interval ?? step.type.intervalMs;
-  const maxRetries = step.spec.retries ?? 5;
   const started = now();
   const deadline = started + timeoutMs;
   const { ctx, cleanup } = stepContext({
@@ -233,24 +233,8 @@ async function converge(
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
   });
 
-  let failures = 0;
   /** Runs one call; transient errors are retried with backoff until retries or time run out. */
-  const attempt = async <T>(fn: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        const value = await abortable(fn(), o.signal);
-        failures = 0;
-        return value;
-      } catch (err) {
-        if (err instanceof DriftError || !isTransient(err) || o.signal.aborted) throw err;
-        failures += 1;
-        const delayMs = Math.min(10_000, (o.retryBaseMs ?? 500) * 2 ** (failures - 1));
-        if (failures > maxRetries || now() + delayMs > deadline) throw err;
-        o.emit({ type: 'step.retry', run, step: id, error: (err as Error).message, delayMs, retry: failures });
-        await sleep(delayMs, o.signal);
-      }
-    }
-  };
+  const attempt = retrier({ run, step: id, retries: step.spec.retries, deadline, now, signal: o.signal, emit: o.emit, baseMs: o.retryBaseMs });
 
   try {
     let check: Check = await attempt(() => step.type.check(params, ctx));

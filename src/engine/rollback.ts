@@ -1,13 +1,14 @@
 import { KafkaNotConfiguredError, type Config } from '../config.js';
-import { causeChain, isTransient, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
+import { causeChain, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
 import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
 import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
-import { abortable, sleep } from '../util/time.js';
+import { abortable } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { record, whoAmI } from './history.js';
+import { retrier } from './retry.js';
 import { storedParams } from './run-playbook.js';
 import { openServices, type Services } from './services.js';
 import { stepContext, stepParams } from './step-context.js';
@@ -90,8 +91,6 @@ const keptBecause: Record<string, string> = {
   'schema.register': 'the registered schema is kept, since events written with it may still be read; remove it from the registry by hand if you mean to',
   'kafka.retire': 'the consumer group stays deleted; it comes back when its consumers start again',
 };
-
-const TRANSIENT_RETRIES = 3;
 
 /**
  * `migrate rollback RUN [--to STEP]`: walks the run's steps back from the newest, undoing what can
@@ -259,13 +258,19 @@ async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlayboo
   }
 }
 
-/** Runs the step type's undo; transient errors (a broker that blinked) are retried with backoff. */
+/**
+ * Runs the step type's undo; transient errors (a broker that blinked) are retried under the run's
+ * retry policy, within the step's timeout.
+ */
 async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st: StepState, services: Services, emit: EventSink, now: () => number): Promise<void> {
   const undo = step.type.undo?.bind(step.type);
   if (!undo) return;
   const params = stepParams(step, state);
   const started = now();
-  for (let retry = 0; ; retry++) {
+  const deadline = started + (step.spec.timeout ?? step.type.timeoutMs);
+  const attempt = retrier({ run: state.name, step: st.id, retries: step.spec.retries, deadline, now, signal: o.signal, emit, baseMs: o.retryBaseMs });
+  await attempt(async () => {
+    // A context per try: what a failed try deferred is cleaned up before the next one.
     const { ctx, cleanup } = stepContext({
       run: state.name,
       step: st.id,
@@ -276,16 +281,10 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
     });
     try {
       await abortable(undo(params, ctx, { ...(st.before ?? {}), ...(st.outputs ?? {}) }), o.signal);
-      return;
-    } catch (err) {
-      if (!isTransient(err) || retry >= TRANSIENT_RETRIES || o.signal.aborted) throw err;
-      const delayMs = (o.retryBaseMs ?? 500) * 2 ** retry;
-      emit({ type: 'step.retry', run: state.name, step: st.id, error: (err as Error).message, delayMs, retry: retry + 1 });
-      await sleep(delayMs, o.signal);
     } finally {
       await cleanup();
     }
-  }
+  });
 }
 
 /**
