@@ -1,12 +1,12 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { DriftError } from '../errors.js';
-import { bindPlaybook, maskSecrets, publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
-import { loadPlaybook } from '../playbook/load.js';
+import { publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
 import type { Check } from '../steps/contract.js';
 import { abortable, formatDuration } from '../util/time.js';
-import { openServices, type Services } from './services.js';
+import type { Services } from './services.js';
 import { stepContext } from './step-context.js';
+import { withRun } from './with-run.js';
 
 /** What one look at the world says about a step. */
 export const planVerdicts = ['satisfied', 'would act', 'would wait', 'drift', 'cannot check'] as const;
@@ -72,16 +72,10 @@ const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
  * check once (never apply, undo or a gate), takes no run lock and writes no state.
  */
 export async function planPlaybook(o: PlanOptions): Promise<PlanResult> {
-  const loaded = await loadPlaybook(o.playbook, o.cwd);
-  const bound = bindPlaybook(loaded, o.params, o.env);
-  if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
-  const opened = o.services ? undefined : openServices(o.config, o.cwd);
-  try {
+  return withRun({ cwd: o.cwd, config: o.config, env: o.env, playbook: o.playbook, params: o.params, services: o.services }, async ({ bound, services, mask }) =>
     // A check may repeat a secret in its finding (a probe's URL with ?token=...).
-    return maskSecrets(bound, await planSteps(bound, (o.services ?? opened) as Services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS));
-  } finally {
-    await opened?.close();
-  }
+    mask(await planSteps(bound, services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS)),
+  );
 }
 
 /** Looks at each bound step once, in order; outputs of satisfied steps feed the steps that read them. */

@@ -1,6 +1,6 @@
-import { KafkaNotConfiguredError, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { causeChain, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
-import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
+import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
 import { assertRunName } from '../state/run-name.js';
@@ -10,8 +10,9 @@ import type { EventSink } from './events.js';
 import { record, whoAmI } from './history.js';
 import { retrier } from './retry.js';
 import { storedParams } from './run-playbook.js';
-import { openServices, type Services } from './services.js';
+import type { Services } from './services.js';
 import { stepContext, stepParams } from './step-context.js';
+import { withRun } from './with-run.js';
 
 /** What rollback does with one step it walks back over. */
 export type RollbackAction =
@@ -104,31 +105,29 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
   if (o.to !== undefined && !before.steps.some((s) => s.id === o.to)) {
     throw new UsageError(`--to ${o.to}: run ${name} has no step "${o.to}"`, `its steps: ${before.steps.map((s) => s.id).join(', ')}`);
   }
-  const loaded = await loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged));
-  const bound = bindPlaybook(loaded, rollbackParams(before, o.params ?? {}), o.env);
-  const needsKafka = previewRollback(before, bound, o.to).steps.some((s) => s.action === 'undo' && stepOf(bound, s.id)?.type.needs?.includes('kafka'));
-  if (needsKafka && !o.config.kafka) throw new KafkaNotConfiguredError();
-
-  const lock = await o.store.lock(name);
-  const services = o.services ?? openServices(o.config, o.cwd);
-  try {
-    // Read again under the lock: another process may have moved the run on in between.
-    const state = (await o.store.read(name)) ?? before;
-    // What a step describes may hold a secret param's value (a URL with ?token=...): masked wherever it goes.
-    const preview = maskSecrets(bound, previewRollback(state, bound, o.to));
-    const acts = preview.steps.some((s) => s.action !== 'not-undoable');
-    if (acts && !(await o.confirm(preview))) return { run: name, preview, outcome: { status: 'unconfirmed' }, state };
-    const masked: RollbackOptions = {
-      ...o,
-      emit: (e) => o.emit(maskSecrets(bound, e)),
-      store: { read: (n) => o.store.read(n), list: () => o.store.list(), lock: (n) => o.store.lock(n), write: (s) => o.store.write(maskSecrets(bound, s)) },
-    };
-    const outcome = await walkBack(masked, state, bound, preview, services);
-    return { run: name, preview, outcome, state: maskSecrets(bound, state) };
-  } finally {
-    if (!o.services) await (services as ReturnType<typeof openServices>).close();
-    await lock.release().catch(() => undefined);
-  }
+  return withRun(
+    {
+      cwd: o.cwd,
+      config: o.config,
+      env: o.env,
+      playbook: () => loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged)),
+      params: () => rollbackParams(before, o.params ?? {}),
+      // Only the steps it will undo reach the world.
+      acting: (bound) => previewRollback(before, bound, o.to).steps.flatMap((s) => (s.action === 'undo' ? (stepOf(bound, s.id) ?? []) : [])),
+      services: o.services,
+      lock: { store: o.store, name: () => name },
+    },
+    async ({ bound, services, mask, store }) => {
+      // Read again under the lock: another process may have moved the run on in between.
+      const state = (await o.store.read(name)) ?? before;
+      // What a step describes may hold a secret param's value (a URL with ?token=...): masked wherever it goes.
+      const preview = mask(previewRollback(state, bound, o.to));
+      const acts = preview.steps.some((s) => s.action !== 'not-undoable');
+      if (acts && !(await o.confirm(preview))) return { run: name, preview, outcome: { status: 'unconfirmed' }, state };
+      const outcome = await walkBack({ ...o, emit: (e) => o.emit(mask(e)), store }, state, bound, preview, services);
+      return { run: name, preview, outcome, state: mask(state) };
+    },
+  );
 }
 
 /** The playbook the run used, loaded again; a changed one is refused unless allowed. */
