@@ -51,20 +51,6 @@ export interface PlanOptions {
   checkTimeoutMs?: number;
 }
 
-/**
- * Step types a single look cannot judge. `look: false`: checking would start something (kafka.verify
- * opens a reader and counts events from that moment), so the plan does not call check at all.
- */
-const judgedOverTime: Record<string, { look: boolean; why: string }> = {
-  'kafka.verify': { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' },
-  'kafka.quiet': { look: true, why: 'the quiet period is measured while a run waits on the step' },
-  'kafka.drain': { look: true, why: 'lag 0 must hold for several samples in a row, taken while a run waits' },
-  'http.probe': { look: true, why: 'the endpoint must answer several times in a row, while a run waits' },
-};
-
-/** Methods a look may send: they change nothing on a well-behaved server. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
 /**
@@ -128,12 +114,10 @@ async function planStep(
     }
   }
   const describe = step.type.describe(params);
-  const overTime = judgedOverTime[step.spec.uses];
+  const overTime = step.type.plan?.judgedOverTime;
   if (overTime && !overTime.look) return cannot(`${overTime.why}; it will check: ${describe}`);
-  const method = (params as { method?: unknown }).method;
-  if (step.spec.uses === 'http.probe' && typeof method === 'string' && !SAFE_METHODS.has(method)) {
-    return cannot(`it sends ${method} requests, which may change the world; plan only sends GET, HEAD and OPTIONS`);
-  }
+  const unsafe = step.type.plan?.unsafeLook?.(params);
+  if (unsafe) return cannot(unsafe);
 
   const timeout = AbortSignal.timeout(checkTimeoutMs);
   const lookSignal = AbortSignal.any([signal, timeout]);

@@ -84,16 +84,6 @@ export interface RollbackResult {
 }
 
 /**
- * Why a step type that acts has no undo, in words an operator can act on. Kept beside rollback
- * because it is rollback's promise to say it plainly; a type not listed gets a generic sentence.
- */
-const keptBecause: Record<string, string> = {
-  'kafka.topic': 'the topic and its data are kept; delete it by hand if you mean to',
-  'schema.register': 'the registered schema is kept, since events written with it may still be read; remove it from the registry by hand if you mean to',
-  'kafka.retire': 'the consumer group stays deleted; it comes back when its consumers start again',
-};
-
-/**
  * `migrate rollback RUN [--to STEP]`: walks the run's steps back from the newest, undoing what can
  * be undone with the params and outputs the run recorded, and saying plainly what cannot. Takes
  * the run's lock. A failed undo leaves the state as it is: running rollback again continues.
@@ -175,7 +165,7 @@ function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pi
     if (type.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
     return notUndoable(`it did not finish (${st.status}), so what it may have changed was not recorded; check by hand: ${what}`);
   }
-  if (!type.undo) return notUndoable(keptBecause[st.uses] ?? 'it has no undo; what it changed is kept');
+  if (!type.undo) return notUndoable(type.irreversible ?? 'it has no undo; what it changed is kept');
   if (changedNothing(state, st.id)) {
     const reason = `it found the world as declared and changed nothing, so nothing is put back (${what})`;
     return { action: 'undo', reason, done: reason };

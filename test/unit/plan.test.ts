@@ -6,6 +6,9 @@ import { DriftError, TransientError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import type { Check, StepType } from '../../src/steps/contract.js';
 import { confirmStep } from '../../src/steps/confirm.js';
+import { httpProbeStep } from '../../src/steps/http-probe.js';
+import { kafkaQuietStep } from '../../src/steps/kafka-quiet.js';
+import { kafkaVerifyStep } from '../../src/steps/kafka-verify.js';
 import { paint } from '../../src/ui/paint.js';
 import { planJson, renderPlan } from '../../src/ui/plan-view.js';
 
@@ -145,8 +148,9 @@ describe('planSteps', () => {
 
   it('does not check kafka.verify (it would start reading), and labels one-look waits honestly', async () => {
     const world = new World();
-    const verify = thing(world, 'kafka.verify') as StepType<never>;
-    const quiet = waitFor(world, 'kafka.quiet') as StepType<never>;
+    // Fakes of the two types, carrying what those types tell plan about themselves.
+    const verify = { ...thing(world, 'kafka.verify'), plan: kafkaVerifyStep.plan } as StepType<never>;
+    const quiet = { ...waitFor(world, 'kafka.quiet'), plan: kafkaQuietStep.plan } as StepType<never>;
     const result = await plan(
       playbook([
         { id: 'events-flow', type: verify, params: { name: 'events' } },
@@ -156,6 +160,30 @@ describe('planSteps', () => {
     expect(world.calls).toEqual(['check silence']);
     expect(result.steps[0]).toMatchObject({ verdict: 'cannot check', reason: expect.stringContaining('only a run waiting on it can judge it; it will check: thing events exists') });
     expect(result.steps[1]).toMatchObject({ verdict: 'would wait', reason: 'silence is not there yet; the quiet period is measured while a run waits on the step' });
+  });
+
+  it('takes what it must know of a type from the type itself, whatever its name', async () => {
+    const world = new World();
+    const counts = { ...thing(world, 'test.counter'), plan: { judgedOverTime: { look: false, why: 'it counts what comes after it starts' } } } as StepType<never>;
+    const poster: StepType<{ name: string }> = { ...thing(world, 'test.poster'), plan: { unsafeLook: (p) => (p.name === 'post' ? 'it would post something' : undefined) } };
+    const settles = { ...waitFor(world, 'test.settles'), plan: { judgedOverTime: { look: true, why: 'it must hold for a while, while a run waits' } } } as StepType<never>;
+    const result = await plan(
+      playbook([
+        { id: 'counter', type: counts, params: { name: 'c' } },
+        { id: 'post', type: poster as StepType<never>, params: { name: 'post' } },
+        { id: 'get', type: poster as StepType<never>, params: { name: 'get' } },
+        { id: 'settles', type: settles, params: { name: 's' } },
+        { id: 'probe', type: httpProbeStep as StepType<never>, params: httpProbeStep.params.parse({ url: 'http://127.0.0.1:9/orders', method: 'post' }) },
+      ]),
+    );
+    expect(world.calls).toEqual(['check get', 'check s']);
+    expect(result.steps.map((s) => [s.id, s.verdict, s.reason])).toEqual([
+      ['counter', 'cannot check', 'it counts what comes after it starts; it will check: thing c exists'],
+      ['post', 'cannot check', 'it would post something'],
+      ['get', 'would act', 'thing get does not exist; would apply: thing get exists'],
+      ['settles', 'would wait', 's is not there yet; it must hold for a while, while a run waits'],
+      ['probe', 'cannot check', 'it sends POST requests, which may change the world; plan only sends GET, HEAD and OPTIONS'],
+    ]);
   });
 
   it('gives up on a check that does not answer in time', async () => {
