@@ -6,7 +6,7 @@ import type { RunStore } from '../state/store.js';
 import type { Check } from '../steps/contract.js';
 import { formatDuration, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
-import { record, whoAmI } from './history.js';
+import { runJournal, whoAmI } from './history.js';
 import { retrier } from './retry.js';
 import type { Services } from './services.js';
 import { runValues, stepContext, stepParams } from './step-context.js';
@@ -56,11 +56,8 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   const started = now();
   const { state } = options;
   // Every event also goes into the run's audit trail, saved with the next state write.
-  const o: ExecuteOptions = { ...options, emit: (e) => (record(state, e, now), options.emit(e)) };
-  const save = async () => {
-    state.updatedAt = new Date(now()).toISOString();
-    await o.store.write(state);
-  };
+  const { emit, save } = runJournal(state, options.store, options.emit, now);
+  const o: ExecuteOptions = { ...options, emit };
   const finish = async (status: ExecuteOutcome['status'], step?: string) => {
     o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
     await save(); // the history now holds how the run ended

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { RunState } from '../state/run-state.js';
-import type { RunEvent } from './events.js';
+import type { RunStore } from '../state/store.js';
+import type { EventSink, RunEvent } from './events.js';
 
 /** Most entries a run keeps in its history; the oldest progress samples go first. */
 const HISTORY_LIMIT = 2000;
@@ -8,7 +9,7 @@ const HISTORY_LIMIT = 2000;
 const PROGRESS_SAMPLE_MS = 5000;
 
 /** Appends an event to the run's history (progress sampled), keeping it bounded. */
-export function record(state: RunState, e: RunEvent, now: () => number): void {
+function record(state: RunState, e: RunEvent, now: () => number): void {
   if (e.type === 'step.checked' || e.type === 'run.started') return;
   const at = new Date(now()).toISOString();
   if (e.type === 'step.progress') {
@@ -27,4 +28,15 @@ export function record(state: RunState, e: RunEvent, now: () => number): void {
 /** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */
 export function whoAmI(): string {
   return `${os.userInfo().username}@${os.hostname()}`;
+}
+
+/** A run's events and its state as run and rollback keep them: every event also goes into the history, saved with the next write. */
+export function runJournal(state: RunState, store: RunStore, emit: EventSink, now: () => number): { emit: EventSink; save(): Promise<void> } {
+  return {
+    emit: (e) => (record(state, e, now), emit(e)),
+    save: async () => {
+      state.updatedAt = new Date(now()).toISOString();
+      await store.write(state);
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
 import { abortable } from '../util/time.js';
 import type { EventSink } from './events.js';
-import { record, whoAmI } from './history.js';
+import { runJournal, whoAmI } from './history.js';
 import { retrier } from './retry.js';
 import { storedParams } from './run-playbook.js';
 import type { Services } from './services.js';
@@ -190,11 +190,7 @@ function changedNothing(state: RunState, id: string): boolean {
 async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlaybook, preview: RollbackPreview, services: Services): Promise<RollbackOutcome> {
   const now = o.now ?? Date.now;
   const started = now();
-  const emit: EventSink = (e) => (record(state, e, now), o.emit(e));
-  const save = async () => {
-    state.updatedAt = new Date(now()).toISOString();
-    await o.store.write(state);
-  };
+  const { emit, save } = runJournal(state, o.store, o.emit, now);
   let undone = 0;
   let notUndoable = 0;
   const finish = async (outcome: Exclude<RollbackOutcome, { status: 'unconfirmed' }>): Promise<RollbackOutcome> => {
