@@ -2,7 +2,7 @@ import { KafkaNotConfiguredError, type Config } from '../config.js';
 import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunStore } from '../state/store.js';
-import { openServices, type Services } from './services.js';
+import { openServices, type OpenServices, type Services } from './services.js';
 
 /** What `withRun` opens: where the playbook comes from, its params, and the world to reach. */
 export interface WithRunOptions {
@@ -57,13 +57,15 @@ export async function withRun<T>(o: WithRunOptions & { lock?: RunLockOptions }, 
 
   const name = o.lock?.name(bound) ?? '';
   const lock = await o.lock?.store.lock(name);
-  const opened = o.services ? undefined : openServices(o.config, o.cwd);
+  let opened: OpenServices | undefined;
+  const services = o.services ?? (opened = openServices(o.config, o.cwd));
   const mask = <V>(value: V): V => maskSecrets(bound, value);
   const store = o.lock?.store;
   try {
+    // Without a lock (plan) the work is an OpenRun's: it never sees the empty name and store.
     return await fn({
       bound,
-      services: o.services ?? (opened as Services),
+      services,
       mask,
       name,
       // Secret values never reach the state, even when a step repeats one in a summary.
