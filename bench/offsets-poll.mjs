@@ -8,7 +8,7 @@
 // Prints the median per-poll wall time of each round, the median over the rounds, and client CPU per poll.
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { connectKafka } from '../dist/adapters/kafka.js';
+import { connectKafka } from '../dist/adapters/kafka-connect.js';
 
 const { values: opts } = parseArgs({ options: { polls: { type: 'string', default: '20' }, partitions: { type: 'string', default: '100' }, rounds: { type: 'string', default: '5' } } });
 const POLLS = Number(opts.polls);

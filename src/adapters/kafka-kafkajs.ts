@@ -5,7 +5,7 @@ import { sleep } from '../util/time.js';
 import type {
   ClusterDescription,
   GroupDescription,
-  KafkaAdmin,
+  KafkaCluster,
   KafkaConnection,
   KafkaRecord,
   PartitionOffsets,
@@ -92,9 +92,9 @@ function tlsOptions(ssl: KafkaConnection['ssl']): boolean | { ca?: string; rejec
   }
 }
 
-/** KafkaAdmin on kafkajs's admin client. */
-export class KafkajsAdmin implements KafkaAdmin {
-  /** Connections of our own for the requests kafkajs's admin lacks (log offsets, group descriptions), kept for the admin's life. */
+/** KafkaCluster on kafkajs: its admin client, its client's fetches (readTopic), and requests of our own. */
+export class KafkajsCluster implements KafkaCluster {
+  /** Connections of our own for the requests kafkajs's admin lacks (log offsets, group descriptions), kept for this connection's life. */
   private readonly own: OwnCluster;
   /** High watermarks and last stable offsets. */
   private readonly logOffsets: LogOffsetsReader;
@@ -108,10 +108,10 @@ export class KafkajsAdmin implements KafkaAdmin {
     this.logOffsets = new LogOffsetsReader(this.own);
   }
 
-  static async connect(c: KafkaConnection): Promise<KafkajsAdmin> {
+  static async connect(c: KafkaConnection): Promise<KafkajsCluster> {
     const client = kafkajsClient(c);
     const admin = client.admin();
-    const self = new KafkajsAdmin(client, admin, c.brokers);
+    const self = new KafkajsCluster(client, admin, c.brokers);
     try {
       await admin.connect();
       // kafkajs connects without learning the cluster's brokers; its first group call (offsets,

@@ -1,6 +1,7 @@
 /**
- * The Kafka adapter: the only door to a Kafka cluster. Steps see this interface; the client
- * library behind it (kafkajs) is loaded lazily, on the first step that needs Kafka.
+ * The Kafka adapter's interface: what steps and commands see of a Kafka cluster. The client
+ * library behind it (kafkajs, kafka-kafkajs.ts) is loaded lazily by connectKafka
+ * (kafka-connect.ts), on the first step that needs Kafka.
  */
 
 /** How to reach a cluster. The password lives only in memory. */
@@ -112,8 +113,11 @@ export interface ClusterDescription {
   brokers: { nodeId: number; host: string; port: number }[];
 }
 
-/** What migrate needs from a Kafka cluster. */
-export interface KafkaAdmin {
+/**
+ * A connection to one Kafka cluster: what migrate's steps and commands need of it. It administers
+ * (topics, groups), reads offsets, and reads records (readTopic): one connection serves all three.
+ */
+export interface KafkaCluster {
   /** Cluster id, controller and brokers: the cheapest "is it there, and may I describe it" (migrate doctor). */
   describeCluster(): Promise<ClusterDescription>;
   /** Names of the topics this client may see. */
@@ -162,10 +166,4 @@ export function consumerLag(offsets: readonly PartitionOffsets[]): PartitionLag[
 /** Partitions with a transaction open: records past the last stable offset, not yet committed or aborted. */
 export function openTransactions(offsets: readonly PartitionOffsets[]): PartitionOffsets[] {
   return offsets.filter((o) => o.lastStable !== undefined && o.lastStable < o.logEnd).sort((a, b) => a.partition - b.partition);
-}
-
-/** Connects to Kafka through the kafkajs implementation, loaded on first use. */
-export async function connectKafka(connection: KafkaConnection): Promise<KafkaAdmin> {
-  const { KafkajsAdmin } = await import('./kafka-kafkajs.js');
-  return KafkajsAdmin.connect(connection);
 }

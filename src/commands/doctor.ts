@@ -4,7 +4,8 @@ import { access, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
-import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
+import type { KafkaCluster } from '../adapters/kafka.js';
+import { connectKafka } from '../adapters/kafka-connect.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { loadConfig, type Config } from '../config.js';
 import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
@@ -76,7 +77,7 @@ async function kafkaChecks(config: Config, writeCheck: boolean): Promise<DoctorC
   }
   const at = conn.brokers.join(',');
   const out: DoctorCheck[] = [];
-  let kafka: KafkaAdmin;
+  let kafka: KafkaCluster;
   const started = Date.now();
   try {
     kafka = await connectKafka({ ...conn, ...KAFKA_TIMEOUTS });
@@ -113,7 +114,7 @@ async function kafkaChecks(config: Config, writeCheck: boolean): Promise<DoctorC
   return out;
 }
 
-async function scratchTopic(kafka: KafkaAdmin, at: string): Promise<DoctorCheck> {
+async function scratchTopic(kafka: KafkaCluster, at: string): Promise<DoctorCheck> {
   const name = `migrate-doctor-${randomBytes(4).toString('hex')}`;
   try {
     await kafka.createTopic({ name, partitions: 1, replicationFactor: 1, configs: {} });

@@ -4,9 +4,8 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../config.js';
 import { ExitCode, MigrateError, RunNotFoundError, UsageError } from '../errors.js';
-import { parseRunState } from '../state/file-store.js';
 import { describeRunStore, openRunStore } from '../state/open-store.js';
-import type { RunState } from '../state/run-state.js';
+import { parseRunState, type RunState } from '../state/run-state.js';
 import type { RunLock, RunStore } from '../state/store.js';
 import { writeFileAtomic } from '../util/fs.js';
 

@@ -1,5 +1,6 @@
 import { openFlagEvaluator, openFlagProvider } from '../adapters/flags-open.js';
-import { connectKafka, type KafkaAdmin } from '../adapters/kafka.js';
+import type { KafkaCluster } from '../adapters/kafka.js';
+import { connectKafka } from '../adapters/kafka-connect.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
 import type { StepContext } from '../steps/contract.js';
@@ -18,7 +19,7 @@ export interface OpenServices extends Services {
  * `rollback` all reach the world through this, so they see it the same way.
  */
 export function openServices(config: Config, cwd: string): OpenServices {
-  let kafka: Promise<KafkaAdmin> | undefined;
+  let kafka: Promise<KafkaCluster> | undefined;
   return {
     cwd,
     kafka: () => {

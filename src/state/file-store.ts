@@ -3,12 +3,10 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidInputError, RunLockedError, type LockHolder } from '../errors.js';
+import { RunLockedError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
-import { JsonPositions, pointerToken } from '../schema/json-positions.js';
-import { runStateSchema, type RunState } from './run-state.js';
 import { assertRunName, isValidRunName } from './run-name.js';
+import { parseRunState, type RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
 
 /**
@@ -78,28 +76,6 @@ export class FileRunStore implements RunStore {
     }
     throw new RunLockedError(name, { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
   }
-}
-
-/** Parses a state file, reporting JSON and shape errors with file:line:col. */
-export function parseRunState(file: string, text: string): RunState {
-  let raw: unknown;
-  try {
-    raw = parseJson(text);
-  } catch (err) {
-    const e = err as JsonSyntaxError;
-    throw new InvalidInputError(
-      [{ file, line: e.line, col: e.col, message: `state file is not valid JSON: ${e.message}` }],
-      'restore it from a backup or move it away to start the run again',
-    );
-  }
-  const parsed = runStateSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const at = issue?.path.join('.') || '(top level)';
-    const pos = JsonPositions.of(text).value((issue?.path ?? []).map((k) => `/${pointerToken(String(k))}`).join(''));
-    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
-  }
-  return parsed.data;
 }
 
 /**

@@ -1,11 +1,9 @@
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
-import type { LockGroupMembership, LockMemberInfo, StateLog, StateRecord } from '../adapters/kafka-state.js';
-import { ExitCode, MigrateError, RunLockedError, TransientError, type LockHolder } from '../errors.js';
-import { formatDuration } from '../util/time.js';
-import { parseRunState } from './file-store.js';
-import type { RunState } from './run-state.js';
+import type { KafkaRunLog, RunLogRecord } from '../adapters/kafka-run-log.js';
+import { ExitCode, MigrateError, RunLockedError } from '../errors.js';
+import { GroupRunLock } from './kafka-lock.js';
 import { assertRunName } from './run-name.js';
+import { parseRunState, type RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
 
 /** Settings of the Kafka run store. */
@@ -32,19 +30,20 @@ export const DEFAULT_LOCK_TOPIC = '__migrate_locks';
  * States are the last record per run name on a compacted single-partition topic, written with
  * acks=all before `write` returns. A run's lock is membership of the consumer group
  * `migrate-lock-<run>`: the member given partition 0 of the lock topic holds it, and the group's
- * session timeout frees it when the holder dies. See docs/state.md for the protocol and its races.
+ * session timeout frees it when the holder dies. The lock's protocol is kafka-lock.ts; see
+ * docs/state.md for it and its races.
  */
 export class KafkaRunStore implements RunStore {
-  private session: { log: Promise<StateLog>; users: number } | undefined;
+  private session: { log: Promise<KafkaRunLog>; users: number } | undefined;
   private topicsReady: Promise<void> | undefined;
   /** The topic as far as this process has read it: last value per key, and the next offset to read. */
-  private view: { records: Map<string, StateRecord>; next: number } = { records: new Map(), next: 0 };
+  private view: { records: Map<string, RunLogRecord>; next: number } = { records: new Map(), next: 0 };
   private viewLock: Promise<unknown> = Promise.resolve();
   /** Locks this process holds, and the offset of each run's latest record as it knows it (-1: none). */
   private readonly held = new Map<string, { lock: GroupRunLock; lastSeen: number; writing: Promise<unknown> }>();
 
   constructor(
-    private readonly connect: () => Promise<StateLog>,
+    private readonly connect: () => Promise<KafkaRunLog>,
     readonly options: KafkaRunStoreOptions,
   ) {}
 
@@ -74,7 +73,8 @@ export class KafkaRunStore implements RunStore {
     await this.use(`save run ${state.name}`, async (log) => {
       await this.ensureTopics(log);
       const appended = log.append(this.options.topic, state.name, value);
-      if (held) held.writing = appended.then((offset) => (held.lastSeen = offset));
+      // Settles either way: a failed append is thrown below, and this copy of it must not go unhandled (a crash).
+      if (held) held.writing = appended.then((offset) => (held.lastSeen = offset), () => undefined);
       const offset = await appended;
       // Our own record extends the view only when nothing unseen lies before it.
       await this.serialized(async () => {
@@ -108,7 +108,7 @@ export class KafkaRunStore implements RunStore {
         unchangedSince: async () => {
           const entry = this.held.get(name);
           if (!entry) return false;
-          await entry.writing.catch(() => undefined);
+          await entry.writing;
           return (await latest()) === entry.lastSeen;
         },
       });
@@ -137,7 +137,7 @@ export class KafkaRunStore implements RunStore {
   }
 
   /** Connections live while a lock is held or a call is under way, and close after the last. */
-  private open(): Promise<StateLog> {
+  private open(): Promise<KafkaRunLog> {
     if (!this.session) {
       const log = this.connect();
       const session = { log, users: 0 };
@@ -160,7 +160,7 @@ export class KafkaRunStore implements RunStore {
     await s.log.then((l) => l.close()).catch(() => undefined);
   }
 
-  private async use<T>(what: string, fn: (log: StateLog) => Promise<T>): Promise<T> {
+  private async use<T>(what: string, fn: (log: KafkaRunLog) => Promise<T>): Promise<T> {
     const log = this.open();
     try {
       return await fn(await log);
@@ -171,7 +171,7 @@ export class KafkaRunStore implements RunStore {
     }
   }
 
-  private ensureTopics(log: StateLog): Promise<void> {
+  private ensureTopics(log: KafkaRunLog): Promise<void> {
     this.topicsReady ??= (async () => {
       await log.ensureTopic(this.options.topic, { 'cleanup.policy': 'compact' });
       const partitions = await log.partitions(this.options.topic);
@@ -192,10 +192,10 @@ export class KafkaRunStore implements RunStore {
    * Reads what others appended since this process last looked, up to the log end as it is now:
    * every write acknowledged before this call is seen. A topic that does not exist holds no runs.
    */
-  private catchUp(log: StateLog): Promise<Map<string, StateRecord>> {
+  private catchUp(log: KafkaRunLog): Promise<Map<string, RunLogRecord>> {
     return this.serialized(async () => {
       const { topic } = this.options;
-      if ((await log.partitions(topic)) === undefined) return new Map<string, StateRecord>();
+      if ((await log.partitions(topic)) === undefined) return new Map<string, RunLogRecord>();
       const { start, end } = await log.offsets(topic);
       // Below the log start nothing can be read again: begin afresh (the topic was recreated or truncated).
       if (this.view.next < start || this.view.next > end) this.view = { records: new Map(), next: start };
@@ -218,250 +218,11 @@ export class KafkaRunStore implements RunStore {
     return next;
   }
 
-  private parse(r: StateRecord): RunState {
+  private parse(r: RunLogRecord): RunState {
     const where = `${this.options.topic}@${r.offset} (run ${r.key ?? '?'})`;
     const state = parseRunState(where, (r.value as Buffer).toString('utf8'));
     if (state.name !== r.key) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
     return state;
-  }
-}
-
-/** Settings of one lock acquisition. */
-interface GroupLockOptions {
-  run: string;
-  group: string;
-  topic: string;
-  sessionTimeoutMs: number;
-  waitMs: number;
-  signal?: AbortSignal | undefined;
-  where: string;
-  /** Whether the run's state is as this holder left it: nobody else saved it meanwhile. */
-  unchangedSince(): Promise<boolean>;
-}
-
-/** How soon a lock holder back in the group asks again whether the run's state is unchanged, after a transient error. */
-const RECHECK_RETRY_MS = 500;
-
-/**
- * A run lock as membership of the run's consumer group. Times are on the monotonic clock. Acquired at the first join that hands this
- * member the lock partition. Confirmed by every heartbeat the coordinator accepts (it accepts them
- * only from a member of the current generation, and the partition moves only in a new one) and by
- * every join that gives it again to the same member. Lost at a join that does not. A join that
- * gives it back under a new member id (the client dropped out, say while a broker restarted) keeps
- * it only if nobody saved the run's state in between: whoever held the lock meanwhile would have.
- */
-export class GroupRunLock {
-  private state: 'joining' | 'waiting' | 'held' | 'rechecking' | 'lost' | 'released' = 'joining';
-  private lostBecause = '';
-  /** The member id under which the coordinator gave this process the lock. */
-  private memberId: string | undefined;
-  /** When the coordinator last confirmed this member holds the lock. */
-  private confirmedAt = 0;
-  private waiters: (() => void)[] = [];
-  private membership: LockGroupMembership | undefined;
-
-  private constructor(private readonly o: GroupLockOptions) {}
-
-  /** A holder trusts its lock this long after the last confirmation: safely inside the session timeout. */
-  get leaseMs(): number {
-    return Math.floor(this.o.sessionTimeoutMs * 0.8);
-  }
-
-  static async acquire(log: StateLog, o: GroupLockOptions): Promise<GroupRunLock> {
-    const lock = new GroupRunLock(o);
-    await lock.join(log);
-    return lock;
-  }
-
-  private async join(log: StateLog): Promise<void> {
-    const member: LockMemberInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString() };
-    this.membership = await log.joinLockGroup({
-      group: this.o.group,
-      topic: this.o.topic,
-      member,
-      sessionTimeoutMs: this.o.sessionTimeoutMs,
-      onJoin: (holds, memberId) => this.onJoin(holds, memberId),
-      onHeartbeat: () => {
-        if (this.state === 'held') this.confirm();
-      },
-      onCrash: () => undefined, // the client rejoins by itself; joins and the lease decide meanwhile
-    });
-    try {
-      await this.awaitHeld();
-    } catch (err) {
-      await this.membership.leave().catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private onJoin(holds: boolean, memberId: string): void {
-    if (this.state === 'joining' || this.state === 'waiting') {
-      this.state = holds ? 'held' : 'waiting';
-      if (holds) {
-        this.memberId = memberId;
-        this.confirmedAt = performance.now();
-      }
-    } else if (this.state === 'held' || this.state === 'rechecking') {
-      if (!holds) this.markLost('the lock group gave the lock to another member');
-      else if (memberId !== this.memberId) this.recheck(memberId);
-      else if (this.state === 'held') this.confirm();
-    }
-    this.wake();
-  }
-
-  /**
-   * Given the lock again under a new member id: keep it only if the run's state is as we left it.
-   * A check that fails on a transient error is tried again (for up to three session timeouts, as
-   * long as a write waits for a confirmation): a broker that just died drops the member out of
-   * the group, and for the seconds its partitions take to fail over, reading the state topic's
-   * offsets can fail too (seen on a 3-node cluster: ECONNREFUSED from the dead leader). Nothing is
-   * written meanwhile, so asking again is as safe as asking once.
-   */
-  private recheck(memberId: string, deadline = performance.now() + 3 * this.o.sessionTimeoutMs): void {
-    this.state = 'rechecking';
-    this.memberId = memberId;
-    const current = () => this.state === 'rechecking' && this.memberId === memberId;
-    this.o.unchangedSince().then(
-      (unchanged) => {
-        if (!current()) return;
-        if (!unchanged) return this.markLost('another process saved the run while this one was out of the lock group');
-        this.state = 'held';
-        this.confirm();
-      },
-      (err: unknown) => {
-        if (!current()) return;
-        if (err instanceof TransientError && performance.now() < deadline) {
-          setTimeout(() => current() && this.recheck(memberId, deadline), RECHECK_RETRY_MS).unref();
-          return;
-        }
-        this.markLost(`this process dropped out of the lock group and could not check the run's state since (${err instanceof Error ? err.message : String(err)})`);
-      },
-    );
-  }
-
-  private confirm(): void {
-    this.confirmedAt = performance.now();
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-
-  /** Resolves once held; fails fast (waitMs 0) or after waitMs with RunLockedError naming the holder. */
-  private async awaitHeld(): Promise<void> {
-    const started = performance.now();
-    // Joining itself may take a rebalance: the holder rejoins at its next heartbeat.
-    const joinDeadline = started + Math.max(30_000, 3 * this.o.sessionTimeoutMs);
-    let deadline = started + this.o.waitMs;
-    let graced = false;
-    const onAbort = () => this.wake();
-    this.o.signal?.addEventListener('abort', onAbort);
-    try {
-      for (;;) {
-        if (this.holds()) return;
-        if (this.o.signal?.aborted) throw new LockWaitInterruptedError(this.o.run);
-        if (this.state === 'joining') {
-          if (!(await this.change(joinDeadline - performance.now()))) {
-            throw new TransientError(`could not join lock group ${this.o.group} at ${this.o.where} within ${formatDuration(joinDeadline - started)}`);
-          }
-          continue;
-        }
-        // Waiting: someone else holds it, or it is between holders.
-        if (performance.now() >= deadline) {
-          const holder = await this.membership?.holder();
-          if (this.holds()) return; // given the lock while we asked
-          if (holder || graced) throw new RunLockedInGroupError(this.o.run, holder, this.o);
-          // Nobody holds it: the last holder just left, and the rebalance that hands it on is under way.
-          graced = true;
-          deadline = performance.now() + Math.max(2000, this.o.sessionTimeoutMs / 2);
-          continue;
-        }
-        await this.change(deadline - performance.now());
-      }
-    } finally {
-      this.o.signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  /** Waits for the next join or confirmation, up to `ms`; false when none came. */
-  private change(ms: number): Promise<boolean> {
-    if (ms <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== wake);
-        resolve(false);
-      }, ms);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.waiters.push(wake);
-    });
-  }
-
-  private holds(): boolean {
-    return this.state === 'held';
-  }
-
-  private markLost(why: string): void {
-    if (this.state !== 'held' && this.state !== 'rechecking') return;
-    this.state = 'lost';
-    this.lostBecause = why;
-    this.wake();
-    // Out of the group at once, so a waiter is not kept waiting on a member that no longer counts.
-    void this.membership?.leave().catch(() => undefined);
-  }
-
-  /**
-   * Resolves when this process can vouch for the lock: confirmed within the lease. When the last
-   * confirmation is older (the coordinator unreachable, a broker restarting), waits for the next
-   * one, up to a session timeout; throws RunLockLostError when the lock is lost or stays unconfirmed.
-   */
-  async confirmHeld(): Promise<void> {
-    // A broker restart takes seconds, then a rejoin up to a session timeout; beyond this, give up.
-    const deadline = performance.now() + 3 * this.o.sessionTimeoutMs;
-    while (this.state === 'rechecking' || (this.holds() && performance.now() - this.confirmedAt > this.leaseMs)) {
-      if (!(await this.change(deadline - performance.now()))) {
-        this.markLost(`the group coordinator has not confirmed the lock for ${formatDuration(performance.now() - this.confirmedAt)}`);
-      }
-    }
-    if (this.state === 'lost') throw new RunLockLostError(this.o.run, this.lostBecause);
-    if (this.state !== 'held') throw new RunLockLostError(this.o.run, 'the lock was released');
-  }
-
-  async release(): Promise<void> {
-    if (this.state === 'released') return;
-    this.state = 'released';
-    this.wake();
-    await this.membership?.leave();
-  }
-}
-
-/** The run is locked by another process, as its lock group says. */
-export class RunLockedInGroupError extends RunLockedError {
-  override readonly hint: string;
-  constructor(run: string, holder: LockHolder | undefined, o: { group: string; sessionTimeoutMs: number; waitMs: number }) {
-    super(run, holder ?? { pid: 0, host: 'unknown', startedAt: 'unknown' }, `group ${o.group}`);
-    this.name = 'RunLockedError';
-    const waited = o.waitMs > 0 ? `it was still held after waiting ${formatDuration(o.waitMs)}; ` : '';
-    this.hint = `${waited}the lock (consumer group ${o.group}) frees itself ${formatDuration(o.sessionTimeoutMs)} after its holder dies; wait for it with migrate run ... --wait-lock 10m`;
-  }
-}
-
-/** Ctrl-C while waiting for a run's lock: nothing was done, nothing needs saving. */
-export class LockWaitInterruptedError extends MigrateError {
-  constructor(run: string) {
-    super(`interrupted while waiting for the lock of run ${run}`, ExitCode.interrupted, { hint: 'nothing was done; run it again to wait again' });
-  }
-}
-
-/** This process held the run's lock and can no longer vouch for it: another may be driving the run. */
-export class RunLockLostError extends MigrateError {
-  constructor(run: string, why: string) {
-    super(`lost the lock of run ${run}: ${why}`, ExitCode.locked, {
-      hint: `another process may be driving it now; see migrate status ${run}, and run it again to resume once it is free`,
-    });
   }
 }
 

@@ -1,8 +1,10 @@
+import { connectRunLog } from '../adapters/kafka-connect.js';
 import { KafkaNotConfiguredError, type Config } from '../config.js';
 import { RunLockedError, UsageError } from '../errors.js';
 import { parseDuration, sleep } from '../util/time.js';
 import { FileRunStore } from './file-store.js';
-import { KafkaRunStore, LockWaitInterruptedError } from './kafka-store.js';
+import { LockWaitInterruptedError } from './kafka-lock.js';
+import { KafkaRunStore } from './kafka-store.js';
 import type { RunStore } from './store.js';
 
 /** Which store, and how `lock` behaves. */
@@ -23,8 +25,8 @@ export function openRunStore(config: Config, o: OpenRunStoreOptions = {}): RunSt
   const connection = config.kafka;
   if (!connection) throw new KafkaNotConfiguredError();
   const { topic, lockTopic, sessionTimeoutMs } = config.state;
-  // kafkajs loads on the first call that reaches the cluster, not here: `status` of an empty store stays cheap to start.
-  return new KafkaRunStore(async () => (await import('../adapters/kafka-state.js')).connectStateLog(connection), {
+  // kafkajs loads on the first call that reaches the cluster (connectRunLog), not here: `status` of an empty store stays cheap to start.
+  return new KafkaRunStore(() => connectRunLog(connection), {
     topic,
     lockTopic,
     sessionTimeoutMs,

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { InvalidInputError } from '../errors.js';
+import { JsonPositions, pointerToken } from '../schema/json-positions.js';
+import { parseJson, type JsonSyntaxError } from '../util/json.js';
 
 /** Status of a whole run. */
 export const runStatuses = ['running', 'paused', 'failed', 'completed', 'rolled-back'] as const;
@@ -64,3 +67,25 @@ export type StepState = z.infer<typeof stepStateSchema>;
 export type Approval = z.infer<typeof approvalSchema>;
 export type Skip = z.infer<typeof skipSchema>;
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+/** Parses a run state (a state file, a record of the Kafka store), reporting JSON and shape errors with file:line:col. */
+export function parseRunState(file: string, text: string): RunState {
+  let raw: unknown;
+  try {
+    raw = parseJson(text);
+  } catch (err) {
+    const e = err as JsonSyntaxError;
+    throw new InvalidInputError(
+      [{ file, line: e.line, col: e.col, message: `state file is not valid JSON: ${e.message}` }],
+      'restore it from a backup or move it away to start the run again',
+    );
+  }
+  const parsed = runStateSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const at = issue?.path.join('.') || '(top level)';
+    const pos = JsonPositions.of(text).value((issue?.path ?? []).map((k) => `/${pointerToken(String(k))}`).join(''));
+    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
+  }
+  return parsed.data;
+}

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { FlagEvaluator, FlagProvider } from '../adapters/flags.js';
-import type { KafkaAdmin } from '../adapters/kafka.js';
+import type { KafkaCluster } from '../adapters/kafka.js';
 import type { SchemaRegistry } from '../adapters/schemas.js';
 
 /** What a step reports while the engine waits for it (lag, counts, ETA). */
@@ -40,7 +40,7 @@ export interface StepContext {
   step: string;
   signal: AbortSignal;
   /** The Kafka adapter, connected on first use. */
-  kafka(): Promise<KafkaAdmin>;
+  kafka(): Promise<KafkaCluster>;
   /** The configured feature-flag provider. */
   flags(): Promise<FlagProvider>;
   /** Where applications are served flag values (OFREP, Unleash's client API), if configured. */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { consumerLag, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
-import { checkWorkers, EventChecks, type ChunkOutcome } from '../adapters/kafka-event-checks.js';
 import { TransientError } from '../errors.js';
-import { compileSchema, type SchemaIssue, type Validator } from '../schema/validate.js';
+import { compileSchema, type SchemaIssue } from '../schema/validate.js';
 import { SeenIds } from '../util/seen-ids.js';
+import { checkWorkers, CheckPool } from '../verify/check-pool.js';
+import { checkChunk, checkRecord, type CheckedRecords } from '../verify/event-checks.js';
 import { defineStep, type StepContext } from './contract.js';
 
 const params = z
@@ -54,7 +55,7 @@ interface VerifyMemory {
   pending: Sample[];
   compared: Set<string>;
   reader?: TopicReader;
-  checks?: EventChecks;
+  checks?: CheckPool;
 }
 
 function where(r: Pick<KafkaRecord, 'partition' | 'offset'>): string {
@@ -127,26 +128,34 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   // watermark they would be skipped without a trace.
   const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : (o.lastStable ?? o.logEnd)]));
   const label = `${p.event} v${p.version}`;
+  const samples = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
+  const absorbed = (o: CheckedRecords): void => absorb(o, p, mem, label);
   const workers = kafka.readTopicChunks ? checkWorkers() : 0;
   let reader: TopicReader;
   if (workers > 0 && kafka.readTopicChunks) {
     // JSON, schema and id hashing in worker threads; duplicates and counts here, in chunk order.
-    const samples = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
-    const checks = await EventChecks.start(workers, { schema: registered.schema, samples }, (o) => absorb(o, p, mem, label));
+    const checks = await CheckPool.start(workers, { schema: registered.schema, samples }, absorbed);
     ctx.defer(() => checks.close());
     mem.checks = checks;
     reader = await kafka.readTopicChunks(p.topic, from, (chunk) => (mem.failure ? undefined : checks.submit(chunk)));
   } else {
+    // The same checks on this thread, chunk by chunk where the reader hands chunks over.
     const validate = await compileSchema(registered.schema);
-    reader = await kafka.readTopic(p.topic, from, (r) => inspect(r, p, mem, validate, label));
+    reader = kafka.readTopicChunks
+      ? await kafka.readTopicChunks(p.topic, from, (chunk) => {
+          if (!mem.failure) absorbed(checkChunk(chunk, validate, samples));
+        })
+      : await kafka.readTopic(p.topic, from, (r) => {
+          if (!mem.failure) absorbed(checkRecord(r, validate, samples));
+        });
   }
   ctx.defer(() => reader.close());
   mem.reader = reader;
   mem.started = true;
 }
 
-/** Takes in one chunk checked by a worker: ids into the duplicate table in offset order, then its count and failure. */
-function absorb(o: ChunkOutcome, p: Params, mem: VerifyMemory, label: string): void {
+/** Takes in checked records of one partition: ids into the duplicate table in offset order, then the count, samples and failure. */
+function absorb(o: CheckedRecords, p: Params, mem: VerifyMemory, label: string): void {
   if (mem.failure) return;
   for (let i = 0; i < o.offsets.length; i++) {
     const r = { partition: o.partition, offset: o.offsets[i] as number };
@@ -161,19 +170,11 @@ function absorb(o: ChunkOutcome, p: Params, mem: VerifyMemory, label: string): v
   const f = o.failure;
   if (f) {
     const r = { partition: o.partition, offset: f.offset };
-    if (f.tombstone) mem.failure = tombstone(r, label);
-    else if (f.notJson) mem.failure = notJson(r);
+    if (f.tombstone) mem.failure = new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
+    else if (f.notJson) mem.failure = new Error(`event at ${where(r)} is not JSON`);
     else if (f.issues?.length) mem.failure = invalid(r, label, f.issues, (f.more ?? 0) + f.issues.length);
     else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
   }
-}
-
-function tombstone(r: Pick<KafkaRecord, 'partition' | 'offset'>, label: string): Error {
-  return new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
-}
-
-function notJson(r: Pick<KafkaRecord, 'partition' | 'offset'>): Error {
-  return new Error(`event at ${where(r)} is not JSON`);
 }
 
 function invalid(r: Pick<KafkaRecord, 'partition' | 'offset'>, label: string, issues: SchemaIssue[], total: number): Error {
@@ -192,38 +193,6 @@ function sample(p: Params, mem: VerifyMemory, key: string, payload: unknown, r: 
   if (p.kind === 'form' && p.parity && mem.compared.size + mem.pending.length < p.parity.sample && !mem.pending.some((s) => s.key === key) && !mem.compared.has(key)) {
     mem.pending.push({ key, payload, where: where(r) });
   }
-}
-
-/** Checks one record as it arrives; the first failure is kept and reported by the next check. */
-function inspect(r: KafkaRecord, p: Params, mem: VerifyMemory, validate: Validator, label: string): void {
-  if (mem.failure) return;
-  if (r.value === null) {
-    mem.failure = tombstone(r, label);
-    return;
-  }
-  let event: unknown;
-  try {
-    event = JSON.parse(r.value.toString('utf8'));
-  } catch {
-    mem.failure = notJson(r);
-    return;
-  }
-  const issues = validate(event);
-  if (issues.length) {
-    mem.failure = invalid(r, label, issues, issues.length);
-    return;
-  }
-  const id = (event as { event_id?: unknown }).event_id;
-  if (typeof id === 'string') {
-    const seen = mem.ids.add(id, r.partition, r.offset);
-    if (seen) {
-      mem.failure = duplicate(id, seen, r);
-      return;
-    }
-  }
-  mem.count += 1;
-  const key = r.key?.toString('utf8');
-  if (key && p.kind === 'form') sample(p, mem, key, (event as { payload?: unknown }).payload, r);
 }
 
 /** Compares sampled replicas with what the sync endpoint returns for the same key. */

@@ -4,7 +4,7 @@ import { formatDuration } from '../util/time.js';
 import type { Painter } from './paint.js';
 import { waitLine } from './progress.js';
 import { LiveRegion, type TerminalOut } from './region.js';
-import type { Renderer } from './render.js';
+import type { Renderer } from './renderer.js';
 import { RunModel, type StepRow } from './run-model.js';
 import { visibleWidth } from './text.js';
 

@@ -2,7 +2,7 @@ import type { GateQuestion } from '../engine/execute.js';
 import { formatDuration } from '../util/time.js';
 import { paint, wantsColor, type Painter } from './paint.js';
 import { describeMetrics } from './progress.js';
-import type { Renderer } from './render.js';
+import type { Renderer } from './renderer.js';
 import { RunModel, type StepRow } from './run-model.js';
 import { fitWidth, wrapText } from './text.js';
 

@@ -3,15 +3,7 @@ import type { RunEvent } from '../engine/events.js';
 import { formatDuration } from '../util/time.js';
 import { LiveRenderer } from './live.js';
 import { paint, type Painter } from './paint.js';
-
-/** Turns run events into output: human lines or NDJSON. */
-export interface Renderer {
-  event(e: RunEvent): void;
-  /** A prompt for this gate is about to use the terminal; call the returned function when it is answered. */
-  prompting?(step: string): () => void;
-  /** The run is over (or broke off): leave the final screen. */
-  close?(): void;
-}
+import type { Renderer } from './renderer.js';
 
 export interface RendererOptions {
   json: boolean;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startKafka } from '../../scripts/kafka-lib.mjs';
-import { connectStateLog } from '../../src/adapters/kafka-state.js';
+import { connectRunLog } from '../../src/adapters/kafka-connect.js';
 import { KafkaRunStore } from '../../src/state/kafka-store.js';
 import { events, eventually, runCli, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { testKafka, topicPartitions } from '../support/kafka-client.js';
@@ -178,7 +178,7 @@ describe('state on a broker that restarts', () => {
     });
 
     // Read the state topic the moment each step.done appears: the state saying so must be there already.
-    const reader = new KafkaRunStore(() => connectStateLog({ brokers: [broker.brokers], clientId: 'migrate-e2e' }), {
+    const reader = new KafkaRunStore(() => connectRunLog({ brokers: [broker.brokers], clientId: 'migrate-e2e' }), {
       topic: stateTopic,
       lockTopic,
       sessionTimeoutMs: SESSION_MS,

@@ -9,8 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaCluster, type KafkaClusterHandle } from '../../scripts/kafka-lib.mjs';
-import { connectKafka } from '../../src/adapters/kafka.js';
-import { connectStateLog } from '../../src/adapters/kafka-state.js';
+import { connectKafka, connectRunLog } from '../../src/adapters/kafka-connect.js';
 import { unique } from '../support/cli.js';
 import { brokerVersion } from '../support/kafka.js';
 
@@ -45,7 +44,7 @@ describe(`topics created on a 3-node Kafka ${brokerVersion()} cluster`, () => {
   });
 
   it(`the Kafka run store's ensureTopic creates its topics with 3 replicas, ready to take a write`, async () => {
-    const log = await connectStateLog({ brokers: cluster.brokers.split(','), clientId: 'migrate-tests' });
+    const log = await connectRunLog({ brokers: cluster.brokers.split(','), clientId: 'migrate-tests' });
     try {
       const prefix = unique('cluster-state');
       for (let i = 0; i < TOPICS / 2; i++) {

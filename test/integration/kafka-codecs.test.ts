@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectKafka } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import { events, runCli, unique, workdir } from '../support/cli.js';
 import { kafkaBrokers } from '../support/kafka.js';
 import { testKafka } from '../support/kafka-client.js';

@@ -4,7 +4,7 @@
 // for a consumer-protocol group with "Dead, no members"; these tests prove migrate sees those groups.
 import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectKafka } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import {
   decodeConsumerGroupDescribeResponse,
   decodeListGroupsResponse,

@@ -1,6 +1,6 @@
 import { createHook } from 'node:async_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KafkajsAdmin } from '../../src/adapters/kafka-kafkajs.js';
+import { KafkajsCluster } from '../../src/adapters/kafka-kafkajs.js';
 import { kafkaBrokers } from '../support/kafka.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,7 +28,7 @@ describe('an idle kafkajs connection (tulios/kafkajs#1751)', () => {
     process.on('warning', onWarning);
     cleanups.push(async () => void process.off('warning', onWarning));
 
-    const admin = await KafkajsAdmin.connect({ brokers: kafkaBrokers(), clientId: 'idle-timers' });
+    const admin = await KafkajsCluster.connect({ brokers: kafkaBrokers(), clientId: 'idle-timers' });
     cleanups.push(() => admin.close());
     await admin.listTopics();
     await admin.describeCluster();

@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { connectKafka } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import { unique } from '../support/cli.js';
 import { kafkaBrokers } from '../support/kafka.js';
 import { testKafka } from '../support/kafka-client.js';

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
-import { testKafka } from '../support/kafka-client.js';
+import { exactProducer, testKafka } from '../support/kafka-client.js';
 import { exerciseCompletedSchema, exerciseEvent, exerciseRecord } from '../support/seed-schema.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -19,7 +19,7 @@ async function createTopic(topic: string, partitions = 2): Promise<void> {
 }
 
 async function producer() {
-  const p = testKafka().producer();
+  const p = exactProducer();
   await p.connect();
   cleanups.push(() => p.disconnect());
   return {
@@ -54,12 +54,12 @@ ${extra}    interval: 200ms
     timeout: 60s
 `;
 
-/** Starts verify, waits until it is reading, then produces the given events. */
-async function verifyWith(events: { key: string; value: unknown; partition?: number }[], params: string[] = []) {
+/** Starts verify (its checks in `workers` worker threads, 0: on the reading thread), waits until it is reading, then produces the given events. */
+async function verifyWith(workers: string, events: { key: string; value: unknown; partition?: number }[], params: string[] = []) {
   const topic = unique('verify');
   await createTopic(topic);
   const cwd = await withSchema({ 'verify.yaml': verifyPlaybook() });
-  const run = startCli(['run', 'verify.yaml', '-p', `topic=${topic}`, ...params, '--json'], { cwd });
+  const run = startCli(['run', 'verify.yaml', '-p', `topic=${topic}`, ...params, '--json'], { cwd, env: { MIGRATE_VERIFY_WORKERS: workers } });
   cleanups.push(async () => run.kill('SIGKILL'));
   await eventually(async () => run.pid && (await import('node:fs/promises')).readFile(path.join(cwd, '.migrate', `verify-${topic}.json`), 'utf8').then((t) => t.includes('"running"')));
   // Events produced before the step began are not its business: this one is never read.
@@ -69,9 +69,11 @@ async function verifyWith(events: { key: string; value: unknown; partition?: num
   return run.result;
 }
 
-describe('kafka.verify against real events', () => {
+// Both ways the checks run (src/verify/event-checks.ts): in a worker thread (the default on two or
+// more cores) and on the thread that reads (one core, or MIGRATE_VERIFY_WORKERS=0).
+for (const [threads, workers] of [['worker thread', '1'], ['reading thread', '0']] as const) describe(`kafka.verify against real events (checks on the ${threads})`, () => {
   it('passes when enough valid, unique events flow', async () => {
-    const res = await verifyWith(Array.from({ length: 8 }, (_, i) => ({ key: `ex-${i}`, value: exerciseEvent(`ex-${i}`) })));
+    const res = await verifyWith(workers, Array.from({ length: 8 }, (_, i) => ({ key: `ex-${i}`, value: exerciseEvent(`ex-${i}`) })));
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.stdout).toMatch(/"summary":"\d+ new events \(need 6\), all valid, no duplicate event_id"/);
   });
@@ -79,7 +81,7 @@ describe('kafka.verify against real events', () => {
   it('an event that violates the schema: exit 1 naming its offset and the failing schema path', async () => {
     const good = exerciseEvent('ex-2');
     const bad = { ...good, payload: { ...good.payload, title: 42 } };
-    const res = await verifyWith([
+    const res = await verifyWith(workers, [
       { key: 'ex-1', value: exerciseEvent('ex-1'), partition: 0 },
       { key: 'ex-2', value: bad, partition: 0 },
     ]);
@@ -89,7 +91,7 @@ describe('kafka.verify against real events', () => {
 
   it('a duplicate event_id: exit 1 naming both offsets', async () => {
     const e = exerciseEvent('ex-1');
-    const res = await verifyWith([
+    const res = await verifyWith(workers, [
       { key: 'ex-1', value: e, partition: 0 },
       { key: 'ex-3', value: exerciseEvent('ex-3'), partition: 1 },
       { key: 'ex-1', value: e, partition: 1 },
@@ -101,6 +103,7 @@ describe('kafka.verify against real events', () => {
   it('form: a replica that differs from the sync endpoint names the key and the field', async () => {
     const server = await startRecords((id) => (id === 'ex-2' ? { ...exerciseRecord(id), title: 'Renamed' } : exerciseRecord(id)));
     const res = await verifyWith(
+      workers,
       ['ex-1', 'ex-2', 'ex-3'].map((id) => ({ key: id, value: exerciseEvent(id), partition: 0 })),
       ['-p', 'kind=form', '-p', `endpoint=${server}`],
     );
@@ -112,6 +115,7 @@ describe('kafka.verify against real events', () => {
   it('form: passes when the sampled replicas equal the endpoint', async () => {
     const server = await startRecords(exerciseRecord);
     const res = await verifyWith(
+      workers,
       Array.from({ length: 6 }, (_, i) => ({ key: `ex-${i}`, value: exerciseEvent(`ex-${i}`) })),
       ['-p', 'kind=form', '-p', `endpoint=${server}`],
     );

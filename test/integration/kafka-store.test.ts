@@ -3,7 +3,7 @@
 import os from 'node:os';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectStateLog } from '../../src/adapters/kafka-state.js';
+import { connectRunLog } from '../../src/adapters/kafka-connect.js';
 import { RunLockedError } from '../../src/errors.js';
 import { KafkaRunStore } from '../../src/state/kafka-store.js';
 import type { RunState } from '../../src/state/run-state.js';
@@ -21,7 +21,7 @@ const lockTopic = unique('it-locks');
 /** A store of its own: its own Kafka clients, as another process would have. */
 function newStore(waitLockMs = 0): KafkaRunStore {
   const connection = { brokers: kafkaBrokers(), clientId: 'migrate-it' };
-  return new KafkaRunStore(() => connectStateLog(connection), { topic, lockTopic, sessionTimeoutMs: 6000, waitLockMs, where: kafkaBrokers().join(',') });
+  return new KafkaRunStore(() => connectRunLog(connection), { topic, lockTopic, sessionTimeoutMs: 6000, waitLockMs, where: kafkaBrokers().join(',') });
 }
 
 function state(name: string, updatedAt: string, status: RunState['status'] = 'running'): RunState {

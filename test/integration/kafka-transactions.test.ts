@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirSchemaRegistry } from '../../src/adapters/schemas-dir.js';
-import { connectKafka, consumerLag, type KafkaAdmin } from '../../src/adapters/kafka.js';
+import { consumerLag, type KafkaCluster } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import type { Check, StepContext, StepType } from '../../src/steps/contract.js';
 import { kafkaDrainStep } from '../../src/steps/kafka-drain.js';
 import { kafkaQuietStep } from '../../src/steps/kafka-quiet.js';
@@ -108,7 +109,7 @@ async function caughtUpToCommitted(topic: string, group: string): Promise<void> 
 }
 
 /** One step, checked by hand: its params parsed as a playbook's would be, a clock the test moves. */
-function stepper<P>(step: StepType<P>, raw: Record<string, unknown>, kafka: KafkaAdmin, more: Partial<StepContext> = {}) {
+function stepper<P>(step: StepType<P>, raw: Record<string, unknown>, kafka: KafkaCluster, more: Partial<StepContext> = {}) {
   const params = step.params.parse(raw);
   let clock = 1_000_000;
   const ctx: StepContext = stepContext({
@@ -124,7 +125,7 @@ function stepper<P>(step: StepType<P>, raw: Record<string, unknown>, kafka: Kafk
   };
 }
 
-async function migrateKafka(): Promise<KafkaAdmin> {
+async function migrateKafka(): Promise<KafkaCluster> {
   const kafka = await connectKafka({ brokers: kafkaBrokers(), clientId: 'tx-test' });
   cleanups.push(() => kafka.close());
   return kafka;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startKafkaCluster, type KafkaClusterHandle } from '../../scripts/kafka-lib.mjs';
-import { connectStateLog } from '../../src/adapters/kafka-state.js';
+import { connectRunLog } from '../../src/adapters/kafka-connect.js';
 import { KafkaRunStore } from '../../src/state/kafka-store.js';
 import { events, eventually, runCli, unique, type CliResult } from '../support/cli.js';
 import { report } from './figures.js';
@@ -216,7 +216,7 @@ describe(`${NODES}-node cluster: the state topic's leader killed while a run on 
       expect(state.replicas).toHaveLength(3);
       expect(configs.resources[0]?.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue).toBe('2');
       // The history in the topic has every step's end, and its apply, once: no save lost, none replayed.
-      const store = new KafkaRunStore(() => connectStateLog({ brokers: cluster.brokers.split(','), clientId: 'migrate-tests' }), {
+      const store = new KafkaRunStore(() => connectRunLog({ brokers: cluster.brokers.split(','), clientId: 'migrate-tests' }), {
         topic: stateTopic,
         lockTopic,
         sessionTimeoutMs: SESSION_S * 1000,

@@ -6,9 +6,10 @@ import { cp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import kafkajs from 'kafkajs';
 import { expect, type TestContext } from 'vitest';
-import { connectKafka } from '../../src/adapters/kafka.js';
+import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
+import { exactProducer } from '../support/kafka-client.js';
 import { exerciseEvent } from '../support/seed-schema.js';
 import { report } from './figures.js';
 import { STACK_TRACE, watchStateFile } from './support.js';
@@ -148,7 +149,7 @@ export class FaultHarness {
   }
 
   /**
-   * Through migrate's own KafkaAdmin (as kafka.topic creates topics): kafkajs's waitForLeaders
+   * Through migrate's own KafkaCluster (as kafka.topic creates topics): kafkajs's waitForLeaders
    * gives up on a Kafka 3.9 cluster whose brokers do not know the new topic yet.
    */
   async createTopic(topic: string, partitions: number): Promise<void> {
@@ -184,7 +185,7 @@ export class FaultHarness {
     const topic = unique('fault-drain');
     const group = unique('fault-drain-group');
     await this.createTopic(topic, 2);
-    const producer = this.client.producer({ allowAutoTopicCreation: false });
+    const producer = exactProducer(this.client);
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: Array.from({ length: BACKLOG }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();

@@ -8,6 +8,16 @@ export function testKafka(): InstanceType<typeof Kafka> {
   return new Kafka({ clientId: 'migrate-tests', brokers: kafkaBrokers(), logLevel: logLevel.NOTHING });
 }
 
+/**
+ * A producer whose retries write nothing twice. kafkajs retries a whole produce request when any
+ * partition in it fails (a new topic's leader not ready yet, under load): the partitions that had
+ * succeeded were written again, and a backlog of 8 read as 11. The idempotent producer's sequence
+ * numbers make the broker drop those repeats.
+ */
+export function exactProducer(kafka: InstanceType<typeof Kafka> = testKafka()): ReturnType<InstanceType<typeof Kafka>['producer']> {
+  return kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+}
+
 /** Partition counts of the topics that exist, read through Kafka's admin API. */
 export async function topicPartitions(names: string[]): Promise<Record<string, number>> {
   const admin = testKafka().admin();
@@ -29,7 +39,7 @@ export async function topicWithBacklog(topic: string, counts: number[]): Promise
   await admin.connect();
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: counts.length, replicationFactor: 1 }] });
   await admin.disconnect();
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = exactProducer(kafka);
   await producer.connect();
   const messages = counts.flatMap((n, partition) => Array.from({ length: n }, (_, i) => ({ partition, key: `k${i}`, value: `v${i}` })));
   for (let i = 0; i < messages.length; i += 500) await producer.send({ topic, messages: messages.slice(i, i + 500) });

@@ -1,4 +1,4 @@
-// The Kafka run store's own logic on a fake of its adapter interface (StateLog): last value per
+// The Kafka run store's own logic on a fake of its adapter interface (KafkaRunLog): last value per
 // key, catching up on what others wrote, acknowledged writes, and the lock's state machine. The
 // real broker is exercised in test/integration/kafka-store.test.ts and test/e2e/kafka-store.test.ts.
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -6,13 +6,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { chooseLockHolder, type LockGroupMembership, type LockGroupOptions, type LockMemberInfo, type StateLog, type StateRecord } from '../../src/adapters/kafka-state.js';
+import type { KafkaRunLog, LockGroupMember, LockGroupMembership, LockGroupOptions, RunLogRecord } from '../../src/adapters/kafka-run-log.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun } from '../../src/engine/execute.js';
 import { KafkaNotConfiguredError, loadConfig } from '../../src/config.js';
 import { InvalidInputError, RunLockedError, TransientError, UsageError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
-import { KafkaRunStore, LockWaitInterruptedError, RunLockLostError, RunStoreUnavailableError } from '../../src/state/kafka-store.js';
+import { chooseLockHolder, LockWaitInterruptedError, RunLockLostError } from '../../src/state/kafka-lock.js';
+import { KafkaRunStore, RunStoreUnavailableError } from '../../src/state/kafka-store.js';
 import { FileRunStore } from '../../src/state/file-store.js';
 import { openRunStore } from '../../src/state/open-store.js';
 import type { RunState } from '../../src/state/run-state.js';
@@ -43,14 +44,15 @@ class FakeGroup {
       for (const m of snapshot) m.o.onJoin(m.id === this.holder, `member-${m.id}`);
     });
   }
-  holderInfo(): LockMemberInfo | undefined {
-    return this.members.find((m) => m.id === this.holder)?.o.member;
+  holderInfo(): LockGroupMember | undefined {
+    const m = this.members.find((m) => m.id === this.holder);
+    return m && { memberId: `member-${m.id}`, clientHost: 'fake', userData: m.o.userData() };
   }
 }
 
-/** StateLog in memory: one partition per topic, offsets that only grow, acks that can be held back. */
-class FakeLog implements StateLog {
-  readonly topics = new Map<string, StateRecord[]>();
+/** KafkaRunLog in memory: one partition per topic, offsets that only grow, acks that can be held back. */
+class FakeLog implements KafkaRunLog {
+  readonly topics = new Map<string, RunLogRecord[]>();
   readonly groups = new Map<string, FakeGroup>();
   reads = 0;
   closed = 0;
@@ -71,16 +73,16 @@ class FakeLog implements StateLog {
   }
   async offsets(topic: string): Promise<{ start: number; end: number }> {
     const records = this.topics.get(topic) ?? [];
-    const end = records.length ? (records[records.length - 1] as StateRecord).offset + 1 : 0;
+    const end = records.length ? (records[records.length - 1] as RunLogRecord).offset + 1 : 0;
     return { start: records[0]?.offset ?? end, end };
   }
-  async read(topic: string, from: number, to: number, onRecord: (r: StateRecord) => void): Promise<void> {
+  async read(topic: string, from: number, to: number, onRecord: (r: RunLogRecord) => void): Promise<void> {
     this.reads += 1;
     for (const r of this.topics.get(topic) ?? []) if (r.offset >= from && r.offset < to) onRecord(r);
   }
   async append(topic: string, key: string, value: Buffer | null): Promise<number> {
     await this.ack();
-    const records = this.topics.get(topic) as StateRecord[];
+    const records = this.topics.get(topic) as RunLogRecord[];
     const offset = (await this.offsets(topic)).end;
     records.push({ offset, key, value });
     return offset;
@@ -104,7 +106,7 @@ class FakeLog implements StateLog {
 
 const options = { topic: 'runs', lockTopic: 'locks', sessionTimeoutMs: 6000, where: 'fake:9092' };
 
-function store(log: StateLog, extra: Partial<ConstructorParameters<typeof KafkaRunStore>[1]> = {}): KafkaRunStore {
+function store(log: KafkaRunLog, extra: Partial<ConstructorParameters<typeof KafkaRunStore>[1]> = {}): KafkaRunStore {
   return new KafkaRunStore(async () => log, { ...options, ...extra });
 }
 
@@ -370,6 +372,27 @@ describe('KafkaRunStore: locks', () => {
     await s.write(state('r1')); // nobody wrote in between: still ours, once the topic can be read
     expect(failures).toBe(0);
     await held.release();
+  });
+
+  it('a holder whose write fails gets RunStoreUnavailableError, and leaves no unhandled rejection behind', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const log = new FakeLog();
+      const s = store(log);
+      const held = await s.lock('r1');
+      log.append = async () => {
+        throw new TransientError('cannot write to runs: Kafka at fake:9092 did not answer (Connection error: connect ECONNREFUSED)');
+      };
+      const err = await s.write(state('r1')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RunStoreUnavailableError);
+      await new Promise((r) => setTimeout(r, 20)); // an unhandled rejection is reported by now
+      expect(unhandled).toEqual([]); // one would end the CLI with a stack trace instead of the error above
+      await held.release();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('writes of runs it does not lock are not fenced, and release closes the connection', async () => {

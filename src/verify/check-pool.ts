@@ -1,5 +1,5 @@
 /**
- * kafka.verify's per-event checks (JSON, schema, event_id hash) in worker threads, fed with the
+ * kafka.verify's per-event checks (checkEvents, event-checks.ts) in worker threads, fed with the
  * undecoded record chunks of readTopicChunks. One thread checking a million small events spends
  * most of its time in JSON.parse; workers take that off the thread that reads from Kafka. Results
  * come back compact (counts, 64-bit id hashes and offsets in transferred typed arrays, the first
@@ -9,16 +9,17 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { SchemaIssue } from '../schema/validate.js';
-import type { RecordChunk } from './kafka.js';
-import { forEachRecord } from './kafka-records.js';
+import type { RecordChunk } from '../adapters/kafka.js';
+import { chunkRecords, eventIdAt, type CheckedRecords, type CheckResult } from './event-checks.js';
 
+/** What each worker is started with. */
 export interface WorkerSetup {
   schema: Record<string, unknown>;
   /** Distinct keys to sample per chunk, with their payloads (0: none). */
   samples: number;
 }
 
+/** One chunk sent to a worker; `records` is a buffer of the pool's own, transferred. */
 export interface ChunkJob {
   seq: number;
   partition: number;
@@ -27,21 +28,12 @@ export interface ChunkJob {
   aborted: RecordChunk['aborted'];
 }
 
-export interface ChunkResult {
+/** A worker's answer to a ChunkJob. */
+export interface ChunkResult extends CheckResult {
   seq: number;
-  /** Events that passed, in front of the failure if there is one. */
-  passed: number;
-  /** hashId() of each string event_id that passed, two 32-bit halves each, in offset order. */
-  hashes: Uint32Array;
-  offsets: Float64Array;
-  failure?: { offset: number; tombstone?: boolean; notJson?: boolean; issues?: SchemaIssue[]; more?: number; error?: string };
-  samples?: { key: string; payload: unknown; offset: number }[];
   /** The job's records, handed back (transferred) for reuse. */
   records: Uint8Array;
 }
-
-/** A checked chunk, in submission order. `eventId(offset)` re-reads one event's id (to name a duplicate). */
-export type ChunkOutcome = ChunkResult & { partition: number; eventId(offset: number): string | undefined };
 
 /** Chunks a worker may hold before submit() makes the reader wait. */
 const PER_WORKER = 4;
@@ -64,7 +56,8 @@ interface Slot {
   busy: number;
 }
 
-export class EventChecks {
+/** Worker threads checking chunks, answering in submission order. */
+export class CheckPool {
   private seq = 0;
   private nextOut = 0;
   private readonly done = new Map<number, ChunkResult>();
@@ -77,7 +70,7 @@ export class EventChecks {
 
   private constructor(
     private readonly slots: Slot[],
-    private readonly onOutcome: (o: ChunkOutcome) => void,
+    private readonly onChecked: (o: CheckedRecords) => void,
   ) {
     for (const slot of slots) {
       slot.worker.on('message', (r: ChunkResult) => {
@@ -93,8 +86,8 @@ export class EventChecks {
   }
 
   /** Starts `workers` threads, each compiling the schema; rejects when it does not compile. */
-  static async start(workers: number, setup: WorkerSetup, onOutcome: (o: ChunkOutcome) => void): Promise<EventChecks> {
-    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./kafka-event-checks-worker.js', import.meta.url), { workerData: setup }), busy: 0 }));
+  static async start(workers: number, setup: WorkerSetup, onChecked: (o: CheckedRecords) => void): Promise<CheckPool> {
+    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./check-worker.js', import.meta.url), { workerData: setup }), busy: 0 }));
     try {
       await Promise.all(
         slots.map(
@@ -109,7 +102,7 @@ export class EventChecks {
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw err;
     }
-    return new EventChecks(slots, onOutcome);
+    return new CheckPool(slots, onChecked);
   }
 
   /** Why checking stopped (a worker crashed), if it did. */
@@ -149,21 +142,8 @@ export class EventChecks {
       this.sent.delete(this.nextOut);
       this.nextOut += 1;
       if (!sent) continue;
-      const records = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength);
-      const eventId = (offset: number): string | undefined => {
-        let id: string | undefined;
-        forEachRecord(sent.partition, records, offset, sent.aborted, (rec) => {
-          if (rec.offset !== offset || id !== undefined) return;
-          try {
-            const v = (JSON.parse(rec.value?.toString('utf8') ?? 'null') as { event_id?: unknown } | null)?.event_id;
-            if (typeof v === 'string') id = v;
-          } catch {
-            // not JSON: no id
-          }
-        });
-        return id;
-      };
-      this.onOutcome({ ...r, partition: sent.partition, eventId });
+      const records = chunkRecords({ ...sent, records: Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength) });
+      this.onChecked({ ...r, partition: sent.partition, eventId: (offset) => eventIdAt(records, offset) });
       if (this.free.length < this.slots.length * PER_WORKER) this.free.push(r.records.buffer as ArrayBuffer);
     }
     if (this.waiting && this.slots.some((s) => s.busy < PER_WORKER)) {
