@@ -3,46 +3,13 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileSchema, type Validator } from '../../src/schema/validate.js';
 import { events, runCli, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { testKafka, topicWithBacklog } from '../support/kafka-client.js';
+import { drainPlaybook, gatedPlaybook, unreachablePlaybook as unreachable } from '../support/playbooks.js';
 
 // The documented --json format (docs/events.schema.json) checked against what real runs print,
 // so the doc cannot drift from the code.
 
-const gated = `name: gated
-params:
-  topic: { required: true }
-steps:
-  - id: create
-    title: Create \${{ params.topic }}
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}", partitions: 2 }
-  - id: approve
-    uses: confirm
-    with: { message: Switch the flag on? }
-  - id: switch
-    uses: flag.set
-    with: { key: "\${{ params.topic }}-async", on: true }
-`;
-
-const drain = `name: drain
-params:
-  topic: { required: true }
-  group: { required: true }
-steps:
-  - id: drained
-    uses: kafka.drain
-    with: { topic: "\${{ params.topic }}", group: "\${{ params.group }}", samples: 2 }
-    interval: 250ms
-    timeout: 60s
-`;
-
-const unreachable = `name: unreachable
-steps:
-  - id: create
-    uses: kafka.topic
-    with: { name: never-created, partitions: 1 }
-    retries: 1
-    timeout: 20s
-`;
+const gated = gatedPlaybook({ partitions: 2, message: 'Switch the flag on?' });
+const drain = drainPlaybook({ samples: 2, interval: '250ms', timeout: '60s' });
 
 let validate: Validator;
 let validateError: Validator;

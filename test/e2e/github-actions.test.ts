@@ -2,31 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { events, runCli, unique, workdir } from '../support/cli.js';
+import { gatedPlaybook, unreachablePlaybook as unreachable } from '../support/playbooks.js';
 
-const gated = `name: gated
-params:
-  topic: { required: true }
-steps:
-  - id: create
-    title: Create \${{ params.topic }}
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}", partitions: 1 }
-  - id: approve
-    uses: confirm
-    with: { message: "Switch to async: 100% sure?" }
-  - id: switch
-    uses: flag.set
-    with: { key: "\${{ params.topic }}-async", on: true }
-`;
-
-const unreachable = `name: unreachable
-steps:
-  - id: create
-    uses: kafka.topic
-    with: { name: never-created, partitions: 1 }
-    retries: 1
-    timeout: 20s
-`;
+const gated = gatedPlaybook({ partitions: 1, message: 'Switch to async: 100% sure?' });
 
 describe('migrate run in GitHub Actions (GITHUB_ACTIONS=true)', () => {
   it('annotates the gate and the completion, and appends a job summary per invocation', async () => {

@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { events, runCli, unique, workdir } from '../support/cli.js';
 import { topicPartitions } from '../support/kafka-client.js';
-
-const twoTopics = `name: two-topics
-description: Two topics with a gate between them
-params:
-  topic: { required: true }
-steps:
-  - id: create-a
-    title: Create \${{ params.topic }}-a
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}-a", partitions: 3 }
-  - id: approve-b
-    uses: confirm
-    with: { message: Create the second topic? }
-  - id: create-b
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}-b", partitions: 2 }
-`;
+import { twoTopicsPlaybook as twoTopics } from '../support/playbooks.js';
 
 describe('migrate run with a gate, against the real broker', () => {
   it('pauses at the gate without a terminal (exit 3), then completes with --approve (exit 0)', async () => {

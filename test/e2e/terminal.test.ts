@@ -5,28 +5,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
 import { topicPartitions } from '../support/kafka-client.js';
+import { twoTopicsPlaybook as twoTopics } from '../support/playbooks.js';
 import { Terminal } from '../support/terminal.js';
 
 // migrate at a real terminal (a tmux pseudo-terminal): the live step list, gates and params asked
 // for, and no questions at all under CI=true.
-
-const twoTopics = `name: two-topics
-params:
-  topic: { required: true }
-steps:
-  - id: create-a
-    title: Create \${{ params.topic }}-a
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}-a", partitions: 3 }
-  - id: approve-b
-    title: Approve the second topic
-    description: Consumers subscribe to the second topic as soon as it exists; check the first one is in use.
-    uses: confirm
-    with: { message: Create the second topic? }
-  - id: create-b
-    uses: kafka.topic
-    with: { name: "\${{ params.topic }}-b", partitions: 2 }
-`;
 
 const flags = JSON.stringify({
   flags: {

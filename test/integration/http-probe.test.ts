@@ -7,11 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { httpRequest, HttpUnreachableError } from '../../src/adapters/http.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun } from '../../src/engine/execute.js';
-import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import type { RunState } from '../../src/state/run-state.js';
 import { MemoryRunStore } from '../../src/state/memory-store.js';
-import type { Check, StepContext, StepType } from '../../src/steps/contract.js';
+import type { Check, StepContext } from '../../src/steps/contract.js';
 import { httpProbeStep } from '../../src/steps/http-probe.js';
+import { boundPlaybook } from '../support/bound-playbook.js';
 import { stepContext } from '../support/step-context.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -69,20 +69,7 @@ async function checks(params: Record<string, unknown>, times: number, ctx = cont
 
 /** Runs one http.probe step through the engine. */
 async function runProbe(params: Record<string, unknown>, spec: { timeout: number; interval: number }) {
-  const bound = {
-    loaded: { spec: { name: 'probe', steps: [] }, file: 'probe.yaml', ref: 'probe', checksum: 'x', steps: [] },
-    params: {},
-    secretParams: new Set(),
-    env: {},
-    steps: [
-      {
-        spec: { id: 'healthy', uses: 'http.probe', ...spec },
-        type: httpProbeStep as StepType<unknown>,
-        title: 'healthy',
-        params: httpProbeStep.params.parse(params),
-      },
-    ],
-  } as unknown as BoundPlaybook;
+  const bound = boundPlaybook([{ id: 'healthy', type: httpProbeStep, params: httpProbeStep.params.parse(params), ...spec }], { name: 'probe' });
   const now = new Date().toISOString();
   const state: RunState = {
     version: 1,

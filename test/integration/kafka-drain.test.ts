@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, runCli, startCli, unique, workdir } from '../support/cli.js';
 import { testKafka, topicWithBacklog } from '../support/kafka-client.js';
+import { drainPlaybook } from '../support/playbooks.js';
 
-const drain = (timeout: string) => `name: drain
-params:
-  topic: { required: true }
-  group: { required: true }
-steps:
-  - id: drained
-    uses: kafka.drain
-    with: { topic: "\${{ params.topic }}", group: "\${{ params.group }}", samples: 3 }
-    interval: 250ms
-    timeout: ${timeout}
-`;
+const drain = (timeout: string) => drainPlaybook({ samples: 3, interval: '250ms', timeout });
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

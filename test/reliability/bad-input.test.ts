@@ -1,7 +1,8 @@
 // The bad input corpus: malformed playbooks, config files, --param values, schemas, state files
 // and flag files, each given to the built CLI. For every case: exit 2, no stack trace, the
 // message names file:line:col where the input has a position, and no file outside the state
-// directory changes (nor a file outside the working directory).
+// directory changes (nor a file outside the working directory). The exact one-line message for
+// the common mistakes is pinned in test/e2e/error-messages.test.ts.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -10,9 +10,11 @@ import { connectKafka } from '../../src/adapters/kafka-connect.js';
 import { runStateSchema, type RunState } from '../../src/state/run-state.js';
 import { events, eventually, startCli, unique, workdir, type CliResult } from '../support/cli.js';
 import { exactProducer } from '../support/kafka-client.js';
+import { drainPlaybook } from '../support/playbooks.js';
+import { watchStateFile } from '../support/run-state.js';
 import { exerciseEvent } from '../support/seed-schema.js';
 import { report } from './figures.js';
-import { STACK_TRACE, watchStateFile } from './support.js';
+import { STACK_TRACE } from './support.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -20,18 +22,6 @@ const { Kafka, logLevel } = kafkajs;
 export const BACKLOG = 300;
 /** Events the verify test produces while the run waits for them. */
 export const EVENTS = 80;
-
-const drainPlaybook = `name: drain
-params:
-  topic: { required: true }
-  group: { required: true }
-steps:
-  - id: drained
-    uses: kafka.drain
-    with: { topic: "\${{ params.topic }}", group: "\${{ params.group }}", samples: 3 }
-    timeout: 3m
-    interval: 250ms
-`;
 
 const verifyPlaybook = `name: verify
 params:
@@ -190,7 +180,7 @@ export class FaultHarness {
     await producer.send({ topic, acks: -1, messages: Array.from({ length: BACKLOG }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
     await producer.disconnect();
 
-    const cwd = await this.runDir({ 'drain.yaml': drainPlaybook });
+    const cwd = await this.runDir({ 'drain.yaml': drainPlaybook({ samples: 3, interval: '250ms', timeout: '3m' }) });
     const run = `drain-${topic}`;
     const watch = watchStateFile(path.join(cwd, '.migrate', `${run}.json`));
     this.defer(async () => watch.stop());

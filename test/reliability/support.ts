@@ -1,4 +1,4 @@
-// Helpers shared by the reliability tests: file snapshots, a state-file watcher, a seeded random.
+// Helpers shared by the reliability tests: file snapshots, a seeded random, batches.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,37 +28,6 @@ export function changedFiles(before: Map<string, string>, after: Map<string, str
   for (const [file, hash] of after) if (before.get(file) !== hash) changed.push(file);
   for (const file of before.keys()) if (!after.has(file)) changed.push(file);
   return changed.sort();
-}
-
-/**
- * Reads a state file every few milliseconds while runs go on, like test/e2e/crash-resume.test.ts;
- * records every read that does not parse. `onRead` sees each parsed state.
- */
-export function watchStateFile(file: string, onRead: (state: { status?: string; steps?: { id: string; status: string }[] }) => void = () => undefined) {
-  const bad: string[] = [];
-  let reads = 0;
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    readFile(file, 'utf8')
-      .then(
-        (text) => {
-          reads += 1;
-          let state: unknown;
-          try {
-            state = JSON.parse(text);
-          } catch {
-            bad.push(text);
-            return;
-          }
-          onRead(state as Parameters<typeof onRead>[0]);
-        },
-        () => undefined, // not created yet
-      )
-      .finally(() => (busy = false));
-  }, 3);
-  return { bad, reads: () => reads, stop: () => clearInterval(timer) };
 }
 
 /** A small seeded PRNG (mulberry32), so a failing torture run can be replayed with its seed. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RegistryHandle } from '../../scripts/registry-lib.mjs';
 import { ConfluentSchemaRegistry } from '../../src/adapters/schemas-registry.js';
 import { runCli, unique, workdir } from '../support/cli.js';
+import { registerPlaybook } from '../support/playbooks.js';
 import { exerciseCompletedSchema } from '../support/seed-schema.js';
 
 const user = 'migrate';
@@ -63,14 +64,7 @@ describe('a registry that requires basic auth', () => {
     const cwd = await workdir({
       'migrate.config.yaml': `schemas:\n  source: registry\n  registry:\n    url: ${registry.url}\n    username: ${user}\n`,
       'schema.json': JSON.stringify(exerciseCompletedSchema),
-      'playbook.yaml': `name: register
-params:
-  topic: { required: true }
-steps:
-  - id: register-schema
-    uses: schema.register
-    with: { event: ExerciseCompleted, version: 0, file: schema.json, topic: "datarep.\${{ params.topic }}" }
-`,
+      'playbook.yaml': registerPlaybook('schema.json'),
     });
     const wrongEnv = { SCHEMA_REGISTRY_PASSWORD: wrongPassword, MIGRATE_SCHEMA_REGISTRY_URL: undefined };
     const doctor = await runCli(['doctor', '--json'], { cwd, env: wrongEnv });

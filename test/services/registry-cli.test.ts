@@ -9,6 +9,7 @@ import { events, runCli, unique, workdir } from '../support/cli.js';
 import { makeWorld, startCli, startConsumerOf, whenStepRuns } from '../support/procedure.js';
 import { testKafka } from '../support/kafka-client.js';
 import { kafkaBrokers } from '../support/kafka.js';
+import { registerPlaybook as registerPlaybookFor } from '../support/playbooks.js';
 import { exerciseCompletedSchema, exerciseEvent } from '../support/seed-schema.js';
 
 const url = inject('schemaRegistryUrl');
@@ -30,14 +31,7 @@ async function subjectVersions(subject: string): Promise<number[]> {
   return res.status === 404 ? [] : ((await res.json()) as number[]);
 }
 
-const registerPlaybook = `name: register
-params:
-  topic: { required: true }
-steps:
-  - id: register-schema
-    uses: schema.register
-    with: { event: ExerciseCompleted, version: 0, file: exercise-completed.json, topic: "datarep.\${{ params.topic }}" }
-`;
+const registerPlaybook = registerPlaybookFor('exercise-completed.json');
 
 describe('migrate run with schemas in a registry', () => {
   it('schema.register: exit 0, the schema id in status --json and the state; a re-run registers nothing', async () => {

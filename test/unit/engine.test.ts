@@ -8,6 +8,7 @@ import type { RunState } from '../../src/state/run-state.js';
 import { MemoryRunStore } from '../../src/state/memory-store.js';
 import type { Check, StepType } from '../../src/steps/contract.js';
 import { confirmStep } from '../../src/steps/confirm.js';
+import { boundPlaybook, type TestStep } from '../support/bound-playbook.js';
 
 /** A fake world: a set of things that exist, and a log of what was done to it. */
 class World {
@@ -46,20 +47,8 @@ const neverStep: StepType<Record<string, never>> = {
   check: async () => ({ done: false, summary: 'lag 5 on partition 1', progress: { message: 'lag 5', metrics: { lag: 5 } } }),
 };
 
-function playbook(steps: { id: string; type: StepType<never>; params?: unknown; timeout?: number }[]): BoundPlaybook {
-  return {
-    loaded: { spec: { name: 'test', steps: [] }, file: 'test.yaml', ref: 'test', checksum: 'x', steps: [] } as unknown as BoundPlaybook['loaded'],
-    params: {},
-    secretParams: new Set(),
-    env: {},
-    steps: steps.map((s) => ({
-      spec: { id: s.id, uses: s.type.type, ...(s.timeout ? { timeout: s.timeout } : {}) },
-      type: s.type as StepType<unknown>,
-      title: s.id,
-      params: s.params ?? {},
-    })),
-  };
-}
+/** Every step bound before the run: params `{}` unless given. */
+const playbook = (steps: readonly TestStep[]): BoundPlaybook => boundPlaybook(steps.map((s) => ({ params: {}, ...s })));
 
 function newState(bound: BoundPlaybook): RunState {
   const now = new Date().toISOString();
@@ -105,7 +94,7 @@ describe('the step machine', () => {
   it('applies only what check finds missing, and records intent before acting', async () => {
     const world = new World();
     world.has.add('a');
-    const step = ensureStep(world) as StepType<never>;
+    const step = ensureStep(world);
     const bound = playbook([
       { id: 'a', type: step, params: { thing: 'a' } },
       { id: 'b', type: step, params: { thing: 'b' } },
@@ -135,7 +124,7 @@ describe('the step machine', () => {
         return { changed: true };
       },
     };
-    const bound = playbook([{ id: 'a', type: step as StepType<never>, params: { thing: 'a' } }]);
+    const bound = playbook([{ id: 'a', type: step, params: { thing: 'a' } }]);
     const state = newState(bound);
     const first = options(bound, state);
     const saved: unknown[] = [];
@@ -158,10 +147,10 @@ describe('the step machine', () => {
 
   it('pauses at a gate without approval, and goes on with --approve without redoing done steps', async () => {
     const world = new World();
-    const step = ensureStep(world) as StepType<never>;
+    const step = ensureStep(world);
     const bound = playbook([
       { id: 'a', type: step, params: { thing: 'a' } },
-      { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } },
+      { id: 'gate', type: confirmStep, params: { message: 'go?' } },
       { id: 'b', type: step, params: { thing: 'b' } },
     ]);
     const state = newState(bound);
@@ -178,7 +167,7 @@ describe('the step machine', () => {
   });
 
   it('asks a person at a gate when it can, and pauses when the answer is no', async () => {
-    const bound = playbook([{ id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } }]);
+    const bound = playbook([{ id: 'gate', type: confirmStep, params: { message: 'go?' } }]);
     const asked: string[] = [];
     const no = await executeRun(options(bound, newState(bound), { askGate: async (q) => (asked.push(q.message), false) }).o);
     expect(no.status).toBe('paused');
@@ -188,7 +177,7 @@ describe('the step machine', () => {
   });
 
   it('fails a wait that never passes when its timeout runs out, saying what it last saw', async () => {
-    const bound = playbook([{ id: 'wait', type: neverStep as StepType<never>, timeout: 50 }]);
+    const bound = playbook([{ id: 'wait', type: neverStep, timeout: 50 }]);
     const state = newState(bound);
     const { o, events } = options(bound, state);
     const out = await executeRun(o);
@@ -199,13 +188,13 @@ describe('the step machine', () => {
 
   it('retries transient errors with backoff and fails at once on others', async () => {
     const world = new World();
-    const flaky = ensureStep(world, { failTimes: 2, transient: true }) as StepType<never>;
+    const flaky = ensureStep(world, { failTimes: 2, transient: true });
     const bound = playbook([{ id: 'a', type: flaky, params: { thing: 'a' } }]);
     const { o, events } = options(bound, newState(bound));
     expect((await executeRun(o)).status).toBe('completed');
     expect(events.filter((e) => e.type === 'step.retry')).toHaveLength(2);
 
-    const broken = ensureStep(world, { failTimes: 1 }) as StepType<never>;
+    const broken = ensureStep(world, { failTimes: 1 });
     const bound2 = playbook([{ id: 'a', type: broken, params: { thing: 'z' } }]);
     const state2 = newState(bound2);
     const out = await executeRun(options(bound2, state2).o);
@@ -215,7 +204,7 @@ describe('the step machine', () => {
 
   it('stops cleanly when interrupted: the step goes back to pending and the run is paused', async () => {
     const controller = new AbortController();
-    const bound = playbook([{ id: 'wait', type: { ...neverStep, timeoutMs: 10_000 } as StepType<never> }]);
+    const bound = playbook([{ id: 'wait', type: { ...neverStep, timeoutMs: 10_000 } }]);
     const state = newState(bound);
     setTimeout(() => controller.abort(new Error('SIGINT')), 30);
     const out = await executeRun(options(bound, state, { signal: controller.signal }).o);
@@ -250,7 +239,7 @@ describe('the step machine', () => {
         members = -1;
       },
     };
-    const bound = playbook([{ id: 'retire', type: retire as StepType<never> }]);
+    const bound = playbook([{ id: 'retire', type: retire }]);
     expect((await executeRun(options(bound, newState(bound)).o)).status).toBe('completed');
     expect(log).toEqual(['apply with 0 members', 'cleanup']);
   });
@@ -259,11 +248,11 @@ describe('the step machine', () => {
 describe('the audit trail', () => {
   it('records approvals, applies and sampled progress in the run history', async () => {
     const world = new World();
-    const step = ensureStep(world) as StepType<never>;
+    const step = ensureStep(world);
     const bound = playbook([
-      { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'go?' } },
+      { id: 'gate', type: confirmStep, params: { message: 'go?' } },
       { id: 'a', type: step, params: { thing: 'a' } },
-      { id: 'wait', type: neverStep as StepType<never>, timeout: 60 },
+      { id: 'wait', type: neverStep, timeout: 60 },
     ]);
     const state = newState(bound);
     await executeRun(options(bound, state, { yes: true }).o);

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { FileFlagProvider } from '../../src/adapters/flags-file.js';
 import type { FlagEvaluator, FlagProvider } from '../../src/adapters/flags.js';
 import { planSteps } from '../../src/engine/plan.js';
-import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { InvalidInputError } from '../../src/errors.js';
-import type { StepContext, StepType } from '../../src/steps/contract.js';
+import type { StepContext } from '../../src/steps/contract.js';
+import { boundPlaybook } from '../support/bound-playbook.js';
 import { stepContext } from '../support/step-context.js';
 import { flagCheckStep } from '../../src/steps/flag-check.js';
 import { flagSetStep } from '../../src/steps/flag-set.js';
@@ -186,16 +186,13 @@ describe('flag.set with an evaluation endpoint (propagation)', () => {
     const { file, provider } = await flagFile(flagd({ k: boolFlag('on'), j: boolFlag('off') }));
     const evaluator = new FakeEvaluator();
     evaluator.served = { value: false };
-    const bound = {
-      loaded: { spec: { name: 'p', steps: [] }, file: 'p.yaml', ref: 'p', checksum: 'x', steps: [] },
-      params: {},
-      secretParams: new Set<string>(),
-      env: {},
-      steps: [
+    const bound = boundPlaybook(
+      [
         { id: 'k-on', with: { key: 'k', on: true } },
         { id: 'j-on', with: { key: 'j', on: true } },
-      ].map((s) => ({ spec: { id: s.id, uses: 'flag.set', with: s.with }, type: flagSetStep as StepType<unknown>, title: s.id })),
-    } as unknown as BoundPlaybook;
+      ].map((s) => ({ ...s, type: flagSetStep })),
+      { name: 'p' },
+    );
     const services = {
       cwd: '.',
       kafka: () => Promise.reject(new Error('none')),

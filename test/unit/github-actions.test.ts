@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/engine/events.js';
-import type { RunState } from '../../src/state/run-state.js';
 import { escapeData, escapeProperty, GithubActionsRenderer, githubActionsRenderer, workflowCommand } from '../../src/ui/github.js';
+import { runStateFixture } from '../support/run-state.js';
 
 function capture(): { stream: PassThrough; text(): string } {
   const stream = new PassThrough();
@@ -55,17 +55,16 @@ describe('GitHub Actions workflow commands', () => {
       { type: 'run.finished', run: 'r1', status: 'paused', step: 'c', durationMs: 1600 },
     ] as RunEvent[])
       r.event(e);
-    const state = {
+    const state = runStateFixture({
       name: 'r1',
-      playbook: { name: 'demo' },
+      playbook: { name: 'demo', ref: 'demo', file: 'demo.yaml', checksum: 'x' },
       status: 'paused',
-      history: [],
       steps: [
         { id: 'a', uses: 'kafka.topic', status: 'done', attempts: 1, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:03.000Z', summary: 'done before' },
         { id: 'b', uses: 'kafka.topic', status: 'done', attempts: 1 },
         { id: 'c', uses: 'confirm', status: 'waiting', attempts: 0 },
       ],
-    } as unknown as RunState;
+    });
     const md = r.summary(state);
     expect(md).toContain('### migrate: run `r1` paused at `c`');
     expect(md).toContain('| Step | Status | Duration | Summary |');

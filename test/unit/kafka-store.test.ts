@@ -1,6 +1,6 @@
 // The Kafka run store's own logic on a fake of its adapter interface (KafkaRunLog): last value per
 // key, catching up on what others wrote, acknowledged writes, and the lock's state machine. The
-// real broker is exercised in test/integration/kafka-store.test.ts and test/e2e/kafka-store.test.ts.
+// real broker is exercised in test/integration/kafka-store.test.ts and test/e2e/shared-store.test.ts.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,13 +11,13 @@ import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun } from '../../src/engine/execute.js';
 import { KafkaNotConfiguredError, loadConfig } from '../../src/config.js';
 import { InvalidInputError, RunLockedError, TransientError, UsageError } from '../../src/errors.js';
-import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { chooseLockHolder, LockWaitInterruptedError, RunLockLostError } from '../../src/state/kafka-lock.js';
 import { KafkaRunStore, RunStoreUnavailableError } from '../../src/state/kafka-store.js';
 import { FileRunStore } from '../../src/state/file-store.js';
 import { openRunStore } from '../../src/state/open-store.js';
 import type { RunState } from '../../src/state/run-state.js';
 import type { StepType } from '../../src/steps/contract.js';
+import { boundPlaybook } from '../support/bound-playbook.js';
 
 /** A lock group as its coordinator sees it: members in join order, one of them holding partition 0. */
 class FakeGroup {
@@ -211,13 +211,10 @@ describe('KafkaRunStore: every write acknowledged before the step proceeds', () 
       pending -= 1;
     };
     const s = store(log);
-    const bound = {
-      loaded: { spec: { name: 'pb', steps: [] }, file: 'pb.yaml', ref: 'pb', checksum: 'abc', steps: [] },
-      params: {},
-      secretParams: new Set(),
-      env: {},
-      steps: ['a', 'b'].map((id) => ({ spec: { id, uses: 'test.ok' }, type: ok, title: id, params: {} })),
-    } as unknown as BoundPlaybook;
+    const bound = boundPlaybook(
+      ['a', 'b'].map((id) => ({ id, type: ok, params: {} })),
+      { name: 'pb', checksum: 'abc' },
+    );
     const seen: { step: string; inTopic: string | undefined; pending: number }[] = [];
     const lock = await s.lock('r1');
     const outcome = await executeRun({

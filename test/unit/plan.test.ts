@@ -11,6 +11,7 @@ import { kafkaQuietStep } from '../../src/steps/kafka-quiet.js';
 import { kafkaVerifyStep } from '../../src/steps/kafka-verify.js';
 import { paint } from '../../src/ui/paint.js';
 import { planJson, renderPlan } from '../../src/ui/plan-view.js';
+import { boundPlaybook, type TestStep } from '../support/bound-playbook.js';
 
 /** A fake world, and a log of every call a step made into it. */
 class World {
@@ -56,28 +57,8 @@ function waitFor(world: World, type = 'test.wait'): StepType<{ name: string }> {
   };
 }
 
-interface FakeStep {
-  id: string;
-  type: StepType<never>;
-  with?: Record<string, unknown>;
-  /** Bound params; leave out (with `with`) for a step that reads outputs of earlier steps. */
-  params?: unknown;
-}
-
-function playbook(steps: FakeStep[]): BoundPlaybook {
-  return {
-    loaded: { spec: { name: 'test', steps: [] }, file: 'test.yaml', ref: 'test', checksum: 'x', steps: [] } as unknown as BoundPlaybook['loaded'],
-    params: { topic: 'orders', token: 's3cret' },
-    secretParams: new Set(['token']),
-    env: {},
-    steps: steps.map((s) => ({
-      spec: { id: s.id, uses: s.type.type, ...(s.with ? { with: s.with } : {}) },
-      type: s.type as StepType<unknown>,
-      title: s.id,
-      ...('params' in s ? { params: s.params } : {}),
-    })),
-  };
-}
+/** The steps with the params of a run: a topic, and a token marked secret. */
+const playbook = (steps: readonly TestStep[]): BoundPlaybook => boundPlaybook(steps, { params: { topic: 'orders', token: 's3cret' }, secret: ['token'] });
 
 const services: Services = {
   cwd: '/nowhere',
@@ -92,15 +73,15 @@ describe('planSteps', () => {
   it('classifies each step from one check, and never applies or undoes anything', async () => {
     const world = new World();
     world.has.set('a', { id: 7 });
-    const t = thing(world) as StepType<never>;
-    const w = waitFor(world) as StepType<never>;
+    const t = thing(world);
+    const w = waitFor(world);
     const result = await plan(
       playbook([
         { id: 'have-a', type: t, params: { name: 'a' } },
         { id: 'make-b', type: t, params: { name: 'b' } },
         { id: 'drifted', type: t, params: { name: 'drifted' } },
         { id: 'broken', type: t, params: { name: 'broken' } },
-        { id: 'gate', type: confirmStep as StepType<never>, params: { message: 'Go?' } },
+        { id: 'gate', type: confirmStep, params: { message: 'Go?' } },
         { id: 'wait-c', type: w, params: { name: 'c' } },
       ]),
     );
@@ -132,7 +113,7 @@ describe('planSteps', () => {
     const world = new World();
     world.has.set('a', { next: 'b' });
     world.has.set('b', {});
-    const t = thing(world) as StepType<never>;
+    const t = thing(world);
     const result = await plan(
       playbook([
         { id: 'first', type: t, params: { name: 'a' } },
@@ -149,8 +130,8 @@ describe('planSteps', () => {
   it('does not check kafka.verify (it would start reading), and labels one-look waits honestly', async () => {
     const world = new World();
     // Fakes of the two types, carrying what those types tell plan about themselves.
-    const verify = { ...thing(world, 'kafka.verify'), plan: kafkaVerifyStep.plan } as StepType<never>;
-    const quiet = { ...waitFor(world, 'kafka.quiet'), plan: kafkaQuietStep.plan } as StepType<never>;
+    const verify: StepType<{ name: string }> = { ...thing(world, 'kafka.verify'), plan: { judgedOverTime: kafkaVerifyStep.plan?.judgedOverTime } };
+    const quiet: StepType<{ name: string }> = { ...waitFor(world, 'kafka.quiet'), plan: { judgedOverTime: kafkaQuietStep.plan?.judgedOverTime } };
     const result = await plan(
       playbook([
         { id: 'events-flow', type: verify, params: { name: 'events' } },
@@ -164,16 +145,16 @@ describe('planSteps', () => {
 
   it('takes what it must know of a type from the type itself, whatever its name', async () => {
     const world = new World();
-    const counts = { ...thing(world, 'test.counter'), plan: { judgedOverTime: { look: false, why: 'it counts what comes after it starts' } } } as StepType<never>;
+    const counts: StepType<{ name: string }> = { ...thing(world, 'test.counter'), plan: { judgedOverTime: { look: false, why: 'it counts what comes after it starts' } } };
     const poster: StepType<{ name: string }> = { ...thing(world, 'test.poster'), plan: { unsafeLook: (p) => (p.name === 'post' ? 'it would post something' : undefined) } };
-    const settles = { ...waitFor(world, 'test.settles'), plan: { judgedOverTime: { look: true, why: 'it must hold for a while, while a run waits' } } } as StepType<never>;
+    const settles: StepType<{ name: string }> = { ...waitFor(world, 'test.settles'), plan: { judgedOverTime: { look: true, why: 'it must hold for a while, while a run waits' } } };
     const result = await plan(
       playbook([
         { id: 'counter', type: counts, params: { name: 'c' } },
-        { id: 'post', type: poster as StepType<never>, params: { name: 'post' } },
-        { id: 'get', type: poster as StepType<never>, params: { name: 'get' } },
+        { id: 'post', type: poster, params: { name: 'post' } },
+        { id: 'get', type: poster, params: { name: 'get' } },
         { id: 'settles', type: settles, params: { name: 's' } },
-        { id: 'probe', type: httpProbeStep as StepType<never>, params: httpProbeStep.params.parse({ url: 'http://127.0.0.1:9/orders', method: 'post' }) },
+        { id: 'probe', type: httpProbeStep, params: httpProbeStep.params.parse({ url: 'http://127.0.0.1:9/orders', method: 'post' }) },
       ]),
     );
     expect(world.calls).toEqual(['check get', 'check s']);
@@ -188,7 +169,7 @@ describe('planSteps', () => {
 
   it('gives up on a check that does not answer in time', async () => {
     const world = new World();
-    const result = await plan(playbook([{ id: 'slow', type: thing(world) as StepType<never>, params: { name: 'slow' } }]), 50);
+    const result = await plan(playbook([{ id: 'slow', type: thing(world), params: { name: 'slow' } }]), 50);
     expect(result.steps[0]).toMatchObject({ verdict: 'cannot check', reason: 'no answer within 50ms' });
   });
 
@@ -196,7 +177,7 @@ describe('planSteps', () => {
     const world = new World();
     const controller = new AbortController();
     controller.abort(new Error('interrupted by SIGINT'));
-    const result = await planSteps(playbook([{ id: 'a', type: thing(world) as StepType<never>, params: { name: 'a' } }]), services, controller.signal, 1000);
+    const result = await planSteps(playbook([{ id: 'a', type: thing(world), params: { name: 'a' } }]), services, controller.signal, 1000);
     expect(result).toMatchObject({ interrupted: true, steps: [] });
     expect(world.calls).toEqual([]);
   });
@@ -206,12 +187,12 @@ describe('plan view', () => {
   it('prints a table with one row per step and each drift difference on its own line; --json one object', async () => {
     const world = new World();
     world.has.set('a', {});
-    const t = thing(world) as StepType<never>;
+    const t = thing(world);
     const result = await plan(
       playbook([
         { id: 'have-a', type: t, params: { name: 'a' } },
         { id: 'drifted', type: t, params: { name: 'drifted' } },
-        { id: 'wait-c', type: waitFor(world) as StepType<never>, params: { name: 'c' } },
+        { id: 'wait-c', type: waitFor(world), params: { name: 'c' } },
       ]),
     );
     const text = renderPlan(result, paint(false));

@@ -4,10 +4,10 @@ import { skipRequests } from '../../src/commands/run.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { executeRun } from '../../src/engine/execute.js';
 import { UsageError } from '../../src/errors.js';
-import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { MemoryRunStore } from '../../src/state/memory-store.js';
 import type { RunState } from '../../src/state/run-state.js';
 import type { StepType } from '../../src/steps/contract.js';
+import { boundPlaybook } from '../support/bound-playbook.js';
 
 describe('--skip STEP --reason "..."', () => {
   it('pairs each --skip with its --reason, in order', () => {
@@ -35,13 +35,7 @@ describe('--skip STEP --reason "..."', () => {
       describe: (p) => p.thing,
       check: async (p) => (looked.push(p.thing), { done: true, summary: `${p.thing} is fine` }),
     };
-    const bound: BoundPlaybook = {
-      loaded: { spec: { name: 'test', steps: [] }, file: 'test.yaml', ref: 'test', checksum: 'x', steps: [] } as unknown as BoundPlaybook['loaded'],
-      params: {},
-      secretParams: new Set(),
-      env: {},
-      steps: ['a', 'b', 'c'].map((id) => ({ spec: { id, uses: step.type }, type: step as StepType<unknown>, title: id, params: { thing: id } })),
-    };
+    const bound = boundPlaybook(['a', 'b', 'c'].map((id) => ({ id, type: step, params: { thing: id } })));
     const state: RunState = {
       version: 1,
       name: 'r1',

@@ -1,3 +1,6 @@
+// The error a user gets for bad input, as the CLI prints it: exit 2, one line naming
+// file:line:col, no stack trace, nothing on stdout. The corpus of malformed and hostile input
+// (and that it changes no file) is test/reliability/bad-input.test.ts.
 import { describe, expect, it } from 'vitest';
 import { runCli, workdir } from '../support/cli.js';
 
@@ -20,7 +23,7 @@ const cases: Record<string, { file: string; args?: string[]; error: RegExp }> = 
   },
 };
 
-describe('bad input', () => {
+describe('error messages for bad input', () => {
   for (const [what, c] of Object.entries(cases)) {
     it(`${what}: exit 2, one line with file:line:col, no stack trace`, async () => {
       const cwd = await workdir({ 'pb.yaml': c.file });

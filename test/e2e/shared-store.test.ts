@@ -68,6 +68,21 @@ function watched(args: string[], cwd: string, env: Record<string, string> = {}) 
   return { child, result: child.result, events: () => events(out) };
 }
 
+/**
+ * Pipeline A, in a runner directory of its own, started on the slow playbook and held in its
+ * `held` step until `release()`.
+ */
+async function heldRun(prefix: string, env: Record<string, string> = {}) {
+  const topic = unique(prefix);
+  const marker = path.join(await workdir({ 'marker.txt': 'HOLD\n' }), 'marker.txt');
+  const args = ['run', 'slow.yaml', '-p', `topic=${topic}`, '-p', `marker=${marker}`, '--json'];
+  const cwd = await runner({ 'slow.yaml': slowPlaybook });
+  const a = watched(args, cwd, env);
+  children.push(a.child);
+  await eventually(async () => a.events().some((e) => e.type === 'step.started' && e.step === 'held'), 60_000);
+  return { topic, args, cwd, a, release: () => writeFile(marker, 'released\n') };
+}
+
 function appliedSteps(...outputs: CliResult[]): string[] {
   return outputs.flatMap((o) => events(o.stdout)).filter((e) => e.type === 'step.applied').map((e) => e.step as string);
 }
@@ -81,21 +96,15 @@ afterEach(async () => {
 
 describe('two pipelines driving one run through the Kafka store', () => {
   it('one proceeds; the other, in another directory, exits 5 naming the holder', async () => {
-    const topic = unique('contend');
-    const marker = path.join(await workdir({ 'marker.txt': 'HOLD\n' }), 'marker.txt');
-    const args = ['run', 'slow.yaml', '-p', `topic=${topic}`, '-p', `marker=${marker}`, '--json'];
-    const [cwdA, cwdB] = [await runner({ 'slow.yaml': slowPlaybook }), await runner({ 'slow.yaml': slowPlaybook })];
-
-    const a = watched(args, cwdA);
-    children.push(a.child);
-    await eventually(async () => a.events().some((e) => e.type === 'step.started' && e.step === 'held'), 60_000);
+    const { topic, args, a, release } = await heldRun('contend');
+    const cwdB = await runner({ 'slow.yaml': slowPlaybook });
 
     const b = await runCli(args, { cwd: cwdB });
     expect(b.code, b.stderr).toBe(5);
     expect(b.stderr).toContain(`run slow-${topic} is locked by pid ${a.child.pid} on host ${os.hostname()}`);
     expect(events(b.stdout).find((e) => e.type === 'error')).toMatchObject({ error: 'RunLockedError', exitCode: 5 });
 
-    await writeFile(marker, 'released\n');
+    await release();
     const done = await a.result;
     expect(done.code, done.stderr).toBe(0);
     // Both directories see the one shared run.
@@ -104,15 +113,9 @@ describe('two pipelines driving one run through the Kafka store', () => {
   });
 
   it('the holder SIGKILLed: a waiting pipeline takes the lock within the session timeout and completes the run', async () => {
-    const topic = unique('takeover');
+    const { topic, args, a, release } = await heldRun('takeover');
     const run = `slow-${topic}`;
-    const marker = path.join(await workdir({ 'marker.txt': 'HOLD\n' }), 'marker.txt');
-    const args = ['run', 'slow.yaml', '-p', `topic=${topic}`, '-p', `marker=${marker}`, '--json'];
-    const [cwdA, cwdB] = [await runner({ 'slow.yaml': slowPlaybook }), await runner({ 'slow.yaml': slowPlaybook })];
-
-    const a = watched(args, cwdA);
-    children.push(a.child);
-    await eventually(async () => a.events().some((e) => e.type === 'step.started' && e.step === 'held'), 60_000);
+    const cwdB = await runner({ 'slow.yaml': slowPlaybook });
 
     const b = watched([...args, '--wait-lock', '60s'], cwdB);
     children.push(b.child);
@@ -127,7 +130,7 @@ describe('two pipelines driving one run through the Kafka store', () => {
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
     expect((await a.result).signal).toBe('SIGKILL');
-    await writeFile(marker, 'released\n');
+    await release();
 
     await eventually(async () => b.events().some((e) => e.type === 'run.started'), 30_000, 20);
     const tookOver = Date.now() - killedAt;
@@ -205,15 +208,10 @@ describe('state on a broker that restarts', () => {
 
   it('a run holding its lock while the broker restarts goes on and completes', async () => {
     const env = { KAFKA_BROKERS: broker.brokers };
-    const topic = unique('midrun');
-    const marker = path.join(await workdir({ 'marker.txt': 'HOLD\n' }), 'marker.txt');
-    const cwd = await runner({ 'slow.yaml': slowPlaybook });
-    const a = watched(['run', 'slow.yaml', '-p', `topic=${topic}`, '-p', `marker=${marker}`, '--json'], cwd, env);
-    children.push(a.child);
-    await eventually(async () => a.events().some((e) => e.type === 'step.started' && e.step === 'held'), 60_000);
+    const { topic, cwd, a, release } = await heldRun('midrun', env);
 
     await broker.restart();
-    await writeFile(marker, 'released\n');
+    await release();
     const done = await a.result;
     expect(done.code, done.stderr).toBe(0);
     expect(appliedSteps(done)).toEqual(['create-a', 'create-b']);
@@ -282,16 +280,11 @@ describe('migrate state export | import', () => {
   });
 
   it('refuses to move a run that another process is driving (exit 5)', async () => {
-    const topic = unique('busy');
-    const marker = path.join(await workdir({ 'marker.txt': 'HOLD\n' }), 'marker.txt');
-    const cwd = await runner({ 'slow.yaml': slowPlaybook });
-    const a = watched(['run', 'slow.yaml', '-p', `topic=${topic}`, '-p', `marker=${marker}`, '--json'], cwd);
-    children.push(a.child);
-    await eventually(async () => a.events().some((e) => e.type === 'step.started' && e.step === 'held'), 60_000);
+    const { topic, cwd, a, release } = await heldRun('busy');
     const res = await runCli(['state', 'export', `slow-${topic}`, '--to', 'file'], { cwd });
     expect(res.code, res.stderr).toBe(5);
     expect(res.stderr).toContain(`locked by pid ${a.child.pid}`);
-    await writeFile(marker, 'released\n');
+    await release();
     expect((await a.result).code).toBe(0);
   });
 });
