@@ -4,7 +4,7 @@ import { ExitCode, MigrateError, UsageError } from '../errors.js';
 import { runPlaybook, storedParams, type SkipRequest } from '../engine/run-playbook.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
-import { isValidRunName } from '../state/store.js';
+import { isValidRunName } from '../state/run-name.js';
 import { openRunStore } from '../state/open-store.js';
 import type { RunStore } from '../state/store.js';
 import { createRenderer } from '../ui/render.js';

@@ -1,15 +1,15 @@
-import os from 'node:os';
-import { causeChain, DriftError, isTransient, StepFailedError } from '../errors.js';
+import { causeChain, StepFailedError } from '../errors.js';
 import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
-import { expandDeep, expandString, type TemplateValues } from '../playbook/template.js';
+import { expandString } from '../playbook/template.js';
 import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
-import type { Check, Progress, StepContext } from '../steps/contract.js';
-import { abortable, formatDuration, sleep } from '../util/time.js';
-
-/** The outside world as steps reach it: adapters connected on first use, and the working directory. */
-export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'> & Partial<Pick<StepContext, 'flagEvaluator'>>;
-import type { EventSink, RunEvent } from './events.js';
+import type { Check } from '../steps/contract.js';
+import { formatDuration, sleep } from '../util/time.js';
+import type { EventSink } from './events.js';
+import { runJournal, whoAmI } from './history.js';
+import { retrier } from './retry.js';
+import type { Services } from './services.js';
+import { runValues, stepContext, stepParams } from './step-context.js';
 
 /** A gate to put to a person. */
 export interface GateQuestion {
@@ -56,11 +56,8 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   const started = now();
   const { state } = options;
   // Every event also goes into the run's audit trail, saved with the next state write.
-  const o: ExecuteOptions = { ...options, emit: (e) => (record(state, e, now), options.emit(e)) };
-  const save = async () => {
-    state.updatedAt = new Date(now()).toISOString();
-    await o.store.write(state);
-  };
+  const { emit, save } = runJournal(state, options.store, options.emit, now);
+  const o: ExecuteOptions = { ...options, emit };
   const finish = async (status: ExecuteOutcome['status'], step?: string) => {
     o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
     await save(); // the history now holds how the run ended
@@ -174,11 +171,6 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   }
 }
 
-/** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */
-export function whoAmI(): string {
-  return `${os.userInfo().username}@${os.hostname()}`;
-}
-
 async function decideGate(o: ExecuteOptions, step: BoundStep, st: StepState, now: () => number): Promise<Approval | undefined> {
   const by = whoAmI();
   const at = new Date(now()).toISOString();
@@ -195,9 +187,8 @@ async function decideGate(o: ExecuteOptions, step: BoundStep, st: StepState, now
 
 /** A gate's description with its ${{ }} lookups filled in (left as written when one cannot be). */
 function gateDescription(text: string, state: RunState): string {
-  const values: TemplateValues = { params: state.params, env: {}, steps: Object.fromEntries(state.steps.map((s) => [s.id, { outputs: s.outputs ?? {} }])) };
   try {
-    const value = expandString(text, values);
+    const value = expandString(text, runValues(state));
     return typeof value === 'string' ? value : JSON.stringify(value);
   } catch {
     return text;
@@ -207,17 +198,6 @@ function gateDescription(text: string, state: RunState): string {
 function gateMessage(step: BoundStep): string {
   const p = step.params as { message?: string } | undefined;
   return p?.message ?? step.title;
-}
-
-/** The step's params: validated before the run, or now when they read outputs of earlier steps. */
-export function stepParams(step: BoundStep, state: RunState): unknown {
-  if (step.params !== undefined) return step.params;
-  const values: TemplateValues = {
-    params: state.params,
-    env: {},
-    steps: Object.fromEntries(state.steps.map((s) => [s.id, { outputs: s.outputs ?? {} }])),
-  };
-  return step.type.params.parse(expandDeep(step.spec.with ?? {}, values));
 }
 
 interface Converged {
@@ -239,7 +219,6 @@ async function converge(
   const run = o.state.name;
   const timeoutMs = step.spec.timeout ?? step.type.timeoutMs;
   const intervalMs = step.spec.interval ?? step.type.intervalMs;
-  const maxRetries = step.spec.retries ?? 5;
   const started = now();
   const deadline = started + timeoutMs;
   const { ctx, cleanup } = stepContext({
@@ -251,24 +230,8 @@ async function converge(
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
   });
 
-  let failures = 0;
   /** Runs one call; transient errors are retried with backoff until retries or time run out. */
-  const attempt = async <T>(fn: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        const value = await abortable(fn(), o.signal);
-        failures = 0;
-        return value;
-      } catch (err) {
-        if (err instanceof DriftError || !isTransient(err) || o.signal.aborted) throw err;
-        failures += 1;
-        const delayMs = Math.min(10_000, (o.retryBaseMs ?? 500) * 2 ** (failures - 1));
-        if (failures > maxRetries || now() + delayMs > deadline) throw err;
-        o.emit({ type: 'step.retry', run, step: id, error: (err as Error).message, delayMs, retry: failures });
-        await sleep(delayMs, o.signal);
-      }
-    }
-  };
+  const attempt = retrier({ run, step: id, retries: step.spec.retries, deadline, now, signal: o.signal, emit: o.emit, baseMs: o.retryBaseMs });
 
   try {
     let check: Check = await attempt(() => step.type.check(params, ctx));
@@ -306,57 +269,5 @@ async function converge(
     return { summary: check.summary ?? 'done', outputs: { ...applied, ...(check.outputs ?? {}) }, alreadyDone: false };
   } finally {
     await cleanup();
-  }
-}
-
-/** What one execution of a step sees; `cleanup()` runs what the step deferred, last first. */
-export function stepContext(o: {
-  run: string;
-  step: string;
-  signal: AbortSignal;
-  services: Services;
-  now: () => number;
-  progress?: (p: Progress) => void;
-}): { ctx: StepContext; cleanup(): Promise<void> } {
-  const deferred: (() => Promise<void>)[] = [];
-  const ctx: StepContext = {
-    run: o.run,
-    step: o.step,
-    signal: o.signal,
-    cwd: o.services.cwd,
-    kafka: o.services.kafka,
-    flags: o.services.flags,
-    flagEvaluator: o.services.flagEvaluator ?? (() => Promise.resolve(undefined)),
-    schemas: o.services.schemas,
-    memory: {},
-    now: o.now,
-    progress: o.progress ?? (() => undefined),
-    defer: (fn) => deferred.push(fn),
-  };
-  const cleanup = async () => {
-    for (const fn of deferred.splice(0).reverse()) await fn().catch(() => undefined);
-  };
-  return { ctx, cleanup };
-}
-
-/** Most entries a run keeps in its history; the oldest progress samples go first. */
-const HISTORY_LIMIT = 2000;
-/** One progress sample per step per this many ms is enough for the audit trail. */
-const PROGRESS_SAMPLE_MS = 5000;
-
-/** Appends an event to the run's history (progress sampled), keeping it bounded. */
-export function record(state: RunState, e: RunEvent, now: () => number): void {
-  if (e.type === 'step.checked' || e.type === 'run.started') return;
-  const at = new Date(now()).toISOString();
-  if (e.type === 'step.progress') {
-    const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
-    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return;
-  }
-  const { type, run: _run, ...rest } = e as RunEvent & { step?: string };
-  const { step, ...detail } = rest as { step?: string } & Record<string, unknown>;
-  state.history.push({ at, type, ...(step ? { step } : {}), ...(Object.keys(detail).length ? { detail } : {}) });
-  if (state.history.length > HISTORY_LIMIT) {
-    const i = state.history.findIndex((h) => h.type === 'step.progress');
-    state.history.splice(i >= 0 ? i : 0, 1);
   }
 }

@@ -1,12 +1,12 @@
 import type { Config } from '../config.js';
-import { DriftError, KafkaNotConfiguredError } from '../errors.js';
-import { bindPlaybook, maskSecrets, publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
-import { loadPlaybook } from '../playbook/load.js';
+import { DriftError } from '../errors.js';
+import { publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
 import type { Check } from '../steps/contract.js';
 import { abortable, formatDuration } from '../util/time.js';
-import { stepContext, type Services } from './execute.js';
-import { openServices } from './services.js';
+import type { Services } from './services.js';
+import { stepContext } from './step-context.js';
+import { withRun } from './with-run.js';
 
 /** What one look at the world says about a step. */
 export const planVerdicts = ['satisfied', 'would act', 'would wait', 'drift', 'cannot check'] as const;
@@ -51,20 +51,6 @@ export interface PlanOptions {
   checkTimeoutMs?: number;
 }
 
-/**
- * Step types a single look cannot judge. `look: false`: checking would start something (kafka.verify
- * opens a reader and counts events from that moment), so the plan does not call check at all.
- */
-const judgedOverTime: Record<string, { look: boolean; why: string }> = {
-  'kafka.verify': { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' },
-  'kafka.quiet': { look: true, why: 'the quiet period is measured while a run waits on the step' },
-  'kafka.drain': { look: true, why: 'lag 0 must hold for several samples in a row, taken while a run waits' },
-  'http.probe': { look: true, why: 'the endpoint must answer several times in a row, while a run waits' },
-};
-
-/** Methods a look may send: they change nothing on a well-behaved server. */
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
 const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
 /**
@@ -72,16 +58,10 @@ const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
  * check once (never apply, undo or a gate), takes no run lock and writes no state.
  */
 export async function planPlaybook(o: PlanOptions): Promise<PlanResult> {
-  const loaded = await loadPlaybook(o.playbook, o.cwd);
-  const bound = bindPlaybook(loaded, o.params, o.env);
-  if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
-  const opened = o.services ? undefined : openServices(o.config, o.cwd);
-  try {
+  return withRun({ cwd: o.cwd, config: o.config, env: o.env, playbook: o.playbook, params: o.params, services: o.services }, async ({ bound, services, mask }) =>
     // A check may repeat a secret in its finding (a probe's URL with ?token=...).
-    return maskSecrets(bound, await planSteps(bound, (o.services ?? opened) as Services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS));
-  } finally {
-    await opened?.close();
-  }
+    mask(await planSteps(bound, services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS)),
+  );
 }
 
 /** Looks at each bound step once, in order; outputs of satisfied steps feed the steps that read them. */
@@ -134,12 +114,10 @@ async function planStep(
     }
   }
   const describe = step.type.describe(params);
-  const overTime = judgedOverTime[step.spec.uses];
+  const overTime = step.type.plan?.judgedOverTime;
   if (overTime && !overTime.look) return cannot(`${overTime.why}; it will check: ${describe}`);
-  const method = (params as { method?: unknown }).method;
-  if (step.spec.uses === 'http.probe' && typeof method === 'string' && !SAFE_METHODS.has(method)) {
-    return cannot(`it sends ${method} requests, which may change the world; plan only sends GET, HEAD and OPTIONS`);
-  }
+  const unsafe = step.type.plan?.unsafeLook?.(params);
+  if (unsafe) return cannot(unsafe);
 
   const timeout = AbortSignal.timeout(checkTimeoutMs);
   const lookSignal = AbortSignal.any([signal, timeout]);

@@ -1,14 +1,18 @@
 import type { Config } from '../config.js';
-import { causeChain, isTransient, KafkaNotConfiguredError, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
-import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
+import { causeChain, PlaybookChangedError, RunNotFoundError, UsageError } from '../errors.js';
+import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
+import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
-import { abortable, sleep } from '../util/time.js';
+import { abortable } from '../util/time.js';
 import type { EventSink } from './events.js';
-import { record, stepContext, stepParams, whoAmI, type Services } from './execute.js';
-import { assertRunName, storedParams } from './run-playbook.js';
-import { openServices } from './services.js';
+import { runJournal, whoAmI } from './history.js';
+import { retrier } from './retry.js';
+import { storedParams } from './run-playbook.js';
+import type { Services } from './services.js';
+import { stepContext, stepParams } from './step-context.js';
+import { withRun } from './with-run.js';
 
 /** What rollback does with one step it walks back over. */
 export type RollbackAction =
@@ -80,18 +84,6 @@ export interface RollbackResult {
 }
 
 /**
- * Why a step type that acts has no undo, in words an operator can act on. Kept beside rollback
- * because it is rollback's promise to say it plainly; a type not listed gets a generic sentence.
- */
-const keptBecause: Record<string, string> = {
-  'kafka.topic': 'the topic and its data are kept; delete it by hand if you mean to',
-  'schema.register': 'the registered schema is kept, since events written with it may still be read; remove it from the registry by hand if you mean to',
-  'kafka.retire': 'the consumer group stays deleted; it comes back when its consumers start again',
-};
-
-const TRANSIENT_RETRIES = 3;
-
-/**
  * `migrate rollback RUN [--to STEP]`: walks the run's steps back from the newest, undoing what can
  * be undone with the params and outputs the run recorded, and saying plainly what cannot. Takes
  * the run's lock. A failed undo leaves the state as it is: running rollback again continues.
@@ -103,31 +95,29 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
   if (o.to !== undefined && !before.steps.some((s) => s.id === o.to)) {
     throw new UsageError(`--to ${o.to}: run ${name} has no step "${o.to}"`, `its steps: ${before.steps.map((s) => s.id).join(', ')}`);
   }
-  const loaded = await loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged));
-  const bound = bindPlaybook(loaded, rollbackParams(before, o.params ?? {}), o.env);
-  const needsKafka = previewRollback(before, bound, o.to).steps.some((s) => s.action === 'undo' && stepOf(bound, s.id)?.type.needs?.includes('kafka'));
-  if (needsKafka && !o.config.kafka) throw new KafkaNotConfiguredError();
-
-  const lock = await o.store.lock(name);
-  const services = o.services ?? openServices(o.config, o.cwd);
-  try {
-    // Read again under the lock: another process may have moved the run on in between.
-    const state = (await o.store.read(name)) ?? before;
-    // What a step describes may hold a secret param's value (a URL with ?token=...): masked wherever it goes.
-    const preview = maskSecrets(bound, previewRollback(state, bound, o.to));
-    const acts = preview.steps.some((s) => s.action !== 'not-undoable');
-    if (acts && !(await o.confirm(preview))) return { run: name, preview, outcome: { status: 'unconfirmed' }, state };
-    const masked: RollbackOptions = {
-      ...o,
-      emit: (e) => o.emit(maskSecrets(bound, e)),
-      store: { read: (n) => o.store.read(n), list: () => o.store.list(), lock: (n) => o.store.lock(n), write: (s) => o.store.write(maskSecrets(bound, s)) },
-    };
-    const outcome = await walkBack(masked, state, bound, preview, services);
-    return { run: name, preview, outcome, state: maskSecrets(bound, state) };
-  } finally {
-    if (!o.services) await (services as ReturnType<typeof openServices>).close();
-    await lock.release().catch(() => undefined);
-  }
+  return withRun(
+    {
+      cwd: o.cwd,
+      config: o.config,
+      env: o.env,
+      playbook: () => loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged)),
+      params: () => rollbackParams(before, o.params ?? {}),
+      // Only the steps it will undo reach the world.
+      acting: (bound) => previewRollback(before, bound, o.to).steps.flatMap((s) => (s.action === 'undo' ? (stepOf(bound, s.id) ?? []) : [])),
+      services: o.services,
+      lock: { store: o.store, name: () => name },
+    },
+    async ({ bound, services, mask, store }) => {
+      // Read again under the lock: another process may have moved the run on in between.
+      const state = (await o.store.read(name)) ?? before;
+      // What a step describes may hold a secret param's value (a URL with ?token=...): masked wherever it goes.
+      const preview = mask(previewRollback(state, bound, o.to));
+      const acts = preview.steps.some((s) => s.action !== 'not-undoable');
+      if (acts && !(await o.confirm(preview))) return { run: name, preview, outcome: { status: 'unconfirmed' }, state };
+      const outcome = await walkBack({ ...o, emit: (e) => o.emit(mask(e)), store }, state, bound, preview, services);
+      return { run: name, preview, outcome, state: mask(state) };
+    },
+  );
 }
 
 /** The playbook the run used, loaded again; a changed one is refused unless allowed. */
@@ -175,7 +165,7 @@ function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pi
     if (type.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
     return notUndoable(`it did not finish (${st.status}), so what it may have changed was not recorded; check by hand: ${what}`);
   }
-  if (!type.undo) return notUndoable(keptBecause[st.uses] ?? 'it has no undo; what it changed is kept');
+  if (!type.undo) return notUndoable(type.irreversible ?? 'it has no undo; what it changed is kept');
   if (changedNothing(state, st.id)) {
     const reason = `it found the world as declared and changed nothing, so nothing is put back (${what})`;
     return { action: 'undo', reason, done: reason };
@@ -200,11 +190,7 @@ function changedNothing(state: RunState, id: string): boolean {
 async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlaybook, preview: RollbackPreview, services: Services): Promise<RollbackOutcome> {
   const now = o.now ?? Date.now;
   const started = now();
-  const emit: EventSink = (e) => (record(state, e, now), o.emit(e));
-  const save = async () => {
-    state.updatedAt = new Date(now()).toISOString();
-    await o.store.write(state);
-  };
+  const { emit, save } = runJournal(state, o.store, o.emit, now);
   let undone = 0;
   let notUndoable = 0;
   const finish = async (outcome: Exclude<RollbackOutcome, { status: 'unconfirmed' }>): Promise<RollbackOutcome> => {
@@ -257,13 +243,19 @@ async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlayboo
   }
 }
 
-/** Runs the step type's undo; transient errors (a broker that blinked) are retried with backoff. */
+/**
+ * Runs the step type's undo; transient errors (a broker that blinked) are retried under the run's
+ * retry policy, within the step's timeout.
+ */
 async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st: StepState, services: Services, emit: EventSink, now: () => number): Promise<void> {
   const undo = step.type.undo?.bind(step.type);
   if (!undo) return;
   const params = stepParams(step, state);
   const started = now();
-  for (let retry = 0; ; retry++) {
+  const deadline = started + (step.spec.timeout ?? step.type.timeoutMs);
+  const attempt = retrier({ run: state.name, step: st.id, retries: step.spec.retries, deadline, now, signal: o.signal, emit, baseMs: o.retryBaseMs });
+  await attempt(async () => {
+    // A context per try: what a failed try deferred is cleaned up before the next one.
     const { ctx, cleanup } = stepContext({
       run: state.name,
       step: st.id,
@@ -274,16 +266,10 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
     });
     try {
       await abortable(undo(params, ctx, { ...(st.before ?? {}), ...(st.outputs ?? {}) }), o.signal);
-      return;
-    } catch (err) {
-      if (!isTransient(err) || retry >= TRANSIENT_RETRIES || o.signal.aborted) throw err;
-      const delayMs = (o.retryBaseMs ?? 500) * 2 ** retry;
-      emit({ type: 'step.retry', run: state.name, step: st.id, error: (err as Error).message, delayMs, retry: retry + 1 });
-      await sleep(delayMs, o.signal);
     } finally {
       await cleanup();
     }
-  }
+  });
 }
 
 /**

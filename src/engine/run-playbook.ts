@@ -1,14 +1,12 @@
 import type { Config } from '../config.js';
-import { KafkaNotConfiguredError, PlaybookChangedError, type MigrateError } from '../errors.js';
-import { bindPlaybook, maskSecrets, paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
-import { loadPlaybook } from '../playbook/load.js';
+import { PlaybookChangedError, UsageError, type MigrateError } from '../errors.js';
+import { paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
-import { isValidRunName } from '../state/store.js';
-import { UsageError } from '../errors.js';
+import { assertRunName } from '../state/run-name.js';
 import type { EventSink } from './events.js';
 import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
-import { openServices } from './services.js';
+import { withRun } from './with-run.js';
 
 /** A step to mark skipped instead of running it (--skip STEP --reason "..."). */
 export interface SkipRequest {
@@ -48,76 +46,67 @@ export interface RunPlaybookResult {
 
 /** Loads and binds the playbook, takes the run's lock, creates or resumes its state, and runs it. */
 export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookResult> {
-  const loaded = await loadPlaybook(o.playbook, o.cwd);
-
-  // A named run that exists already knows its params: resuming needs only --name.
-  const previous = o.name ? await o.store.read(assertRunName(o.name)) : undefined;
-  const given = { ...storedParams(previous), ...o.params };
-  const bound = bindPlaybook(loaded, given, o.env);
-  const requireStep = (option: string, id: string) => {
-    if (!bound.steps.some((s) => s.spec.id === id)) {
-      throw new UsageError(`${option} ${id}: the playbook has no step "${id}"`, `its steps: ${bound.steps.map((s) => s.spec.id).join(', ')}`);
-    }
-  };
-  for (const gate of o.approve ?? []) requireStep('--approve', gate);
-  for (const { step, reason } of o.skip ?? []) {
-    requireStep('--skip', step);
-    if (!reason.trim()) throw new UsageError(`--skip ${step}: the --reason is empty`, 'say why the step is skipped: --skip STEP --reason "..."');
-  }
-  if (!o.config.kafka && bound.steps.some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();
-
-  const name = assertRunName(o.name ?? defaultRunName(bound));
-  // Secret values never reach state or output, even when a step repeats one in a summary.
-  const emit: EventSink = (e) => o.emit(maskSecrets(bound, e));
-  const store: RunStore = { read: (n) => o.store.read(n), list: () => o.store.list(), lock: (n) => o.store.lock(n), write: (s) => o.store.write(maskSecrets(bound, s)) };
-  const lock = await o.store.lock(name);
-  const services = openServices(o.config, o.cwd);
-  try {
-    const state = reconcile(await o.store.read(name), bound, name, Boolean(o.allowChanged));
-    const stepList = bound.steps.map((s, i) => {
-      const st = state.steps[i];
-      return {
-        id: s.spec.id,
-        title: s.title,
-        status: st?.status ?? 'pending',
-        ...(st?.summary ? { summary: st.summary } : {}),
-        ...(s.type.gate ? {} : { timeoutMs: s.spec.timeout ?? s.type.timeoutMs }),
-      };
-    });
-    emit({ type: 'run.started', run: name, playbook: loaded.spec.name, resumed: state.steps.some((s) => s.attempts > 0), steps: state.steps.length, stepList });
-    const outcome = await executeRun({
-      bound,
-      state,
-      store,
-      emit,
-      signal: o.signal,
-      approve: new Set(o.approve ?? []),
-      skip: new Map((o.skip ?? []).map((s) => [s.step, s.reason])),
-      yes: Boolean(o.yes),
-      ...(o.askGate ? { askGate: o.askGate } : {}),
-      ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
-      services,
-      continueCommand: (gate) =>
-        ['migrate run', quoteArg(o.playbook), '--name', quoteArg(name), ...(o.continueArgs ?? []).map(quoteArg), '--approve', quoteArg(gate)].join(' '),
-    });
-    return { run: name, outcome, state: maskSecrets(bound, state) };
-  } finally {
-    // Never hide the run's own error behind a cleanup failure.
-    await services.close();
-    await lock.release().catch(() => undefined);
-  }
+  return withRun(
+    {
+      cwd: o.cwd,
+      config: o.config,
+      env: o.env,
+      playbook: o.playbook,
+      // A named run that exists already knows its params: resuming needs only --name.
+      params: async () => ({ ...storedParams(o.name ? await o.store.read(assertRunName(o.name)) : undefined), ...o.params }),
+      validate: (bound) => {
+        const requireStep = (option: string, id: string) => {
+          if (!bound.steps.some((s) => s.spec.id === id)) {
+            throw new UsageError(`${option} ${id}: the playbook has no step "${id}"`, `its steps: ${bound.steps.map((s) => s.spec.id).join(', ')}`);
+          }
+        };
+        for (const gate of o.approve ?? []) requireStep('--approve', gate);
+        for (const { step, reason } of o.skip ?? []) {
+          requireStep('--skip', step);
+          if (!reason.trim()) throw new UsageError(`--skip ${step}: the --reason is empty`, 'say why the step is skipped: --skip STEP --reason "..."');
+        }
+      },
+      lock: { store: o.store, name: (bound) => assertRunName(o.name ?? defaultRunName(bound)) },
+    },
+    async ({ bound, services, mask, name, store }) => {
+      // Secret values never reach output, even when a step repeats one in a summary.
+      const emit: EventSink = (e) => o.emit(mask(e));
+      const state = reconcile(await o.store.read(name), bound, name, Boolean(o.allowChanged));
+      const stepList = bound.steps.map((s, i) => {
+        const st = state.steps[i];
+        return {
+          id: s.spec.id,
+          title: s.title,
+          status: st?.status ?? 'pending',
+          ...(st?.summary ? { summary: st.summary } : {}),
+          ...(s.type.gate ? {} : { timeoutMs: s.spec.timeout ?? s.type.timeoutMs }),
+        };
+      });
+      emit({ type: 'run.started', run: name, playbook: bound.loaded.spec.name, resumed: state.steps.some((s) => s.attempts > 0), steps: state.steps.length, stepList });
+      const outcome = await executeRun({
+        bound,
+        state,
+        store,
+        emit,
+        signal: o.signal,
+        approve: new Set(o.approve ?? []),
+        skip: new Map((o.skip ?? []).map((s) => [s.step, s.reason])),
+        yes: Boolean(o.yes),
+        ...(o.askGate ? { askGate: o.askGate } : {}),
+        ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
+        services,
+        continueCommand: (gate) =>
+          ['migrate run', quoteArg(o.playbook), '--name', quoteArg(name), ...(o.continueArgs ?? []).map(quoteArg), '--approve', quoteArg(gate)].join(' '),
+      });
+      return { run: name, outcome, state: mask(state) };
+    },
+  );
 }
 
 /** playbook name, plus the topic when the playbook has one: "sync-to-async-orders". */
 export function defaultRunName(bound: BoundPlaybook): string {
   const topic = bound.params.topic;
   return topic ? `${bound.loaded.spec.name}-${topic}` : bound.loaded.spec.name;
-}
-
-/** The name, or a usage error saying what run names may contain. */
-export function assertRunName(name: string): string {
-  if (!isValidRunName(name)) throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_"; pass --name');
-  return name;
 }
 
 /** A run's stored params, without the masked secrets (those must be given again). */

@@ -4,7 +4,10 @@ import { connectKafka } from '../adapters/kafka-connect.js';
 import { openSchemaRegistry } from '../adapters/schemas-open.js';
 import type { Config } from '../config.js';
 import { KafkaNotConfiguredError } from '../errors.js';
-import type { Services } from './execute.js';
+import type { StepContext } from '../steps/contract.js';
+
+/** The outside world as steps reach it: adapters connected on first use, and the working directory. */
+export type Services = Pick<StepContext, 'kafka' | 'flags' | 'schemas' | 'cwd'> & Partial<Pick<StepContext, 'flagEvaluator'>>;
 
 /** The real services, connected on first use; `close()` disconnects whatever was connected. */
 export interface OpenServices extends Services {

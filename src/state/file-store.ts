@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { RunLockedError, UsageError, type LockHolder } from '../errors.js';
+import { RunLockedError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
+import { assertRunName, isValidRunName } from './run-name.js';
 import { parseRunState, type RunState } from './run-state.js';
-import { isValidRunName, type RunLock, type RunStore } from './store.js';
+import type { RunLock, RunStore } from './store.js';
 
 /**
  * The embedded default RunStore: one JSON file per run in a directory (`.migrate/`), written
@@ -74,12 +75,6 @@ export class FileRunStore implements RunStore {
       throw new RunLockedError(name, current ?? { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
     }
     throw new RunLockedError(name, { pid: 0, host: 'unknown', startedAt: 'unknown' }, file);
-  }
-}
-
-function assertRunName(name: string): void {
-  if (!isValidRunName(name)) {
-    throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
   }
 }
 

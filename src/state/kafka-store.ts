@@ -1,9 +1,10 @@
 import os from 'node:os';
 import type { KafkaRunLog, RunLogRecord } from '../adapters/kafka-run-log.js';
-import { ExitCode, MigrateError, RunLockedError, UsageError } from '../errors.js';
+import { ExitCode, MigrateError, RunLockedError } from '../errors.js';
 import { GroupRunLock } from './kafka-lock.js';
+import { assertRunName } from './run-name.js';
 import { parseRunState, type RunState } from './run-state.js';
-import { isValidRunName, type RunLock, type RunStore } from './store.js';
+import type { RunLock, RunStore } from './store.js';
 
 /** Settings of the Kafka run store. */
 export interface KafkaRunStoreOptions {
@@ -239,10 +240,4 @@ export class RunStoreUnavailableError extends MigrateError {
 /** Our own errors pass as they are; anything else from Kafka becomes RunStoreUnavailableError. */
 function unavailable(what: string, where: string, err: unknown): unknown {
   return err instanceof MigrateError ? err : new RunStoreUnavailableError(what, where, err);
-}
-
-function assertRunName(name: string): void {
-  if (!isValidRunName(name)) {
-    throw new UsageError(`"${name}" is not a valid run name`, 'run names use letters, digits, ".", "-" and "_" (at most 128)');
-  }
 }

@@ -16,10 +16,3 @@ export interface RunStore {
   /** Takes the run's exclusive lock, or throws RunLockedError naming the holder. */
   lock(name: string): Promise<RunLock>;
 }
-
-const RUN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Run names become file names and record keys: keep them plain. */
-export function isValidRunName(name: string): boolean {
-  return RUN_NAME.test(name) && !name.includes('..');
-}

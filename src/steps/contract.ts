@@ -59,6 +59,46 @@ export interface StepContext {
   defer(fn: () => Promise<void>): void;
 }
 
+/** What `migrate plan` must know of a step type beyond its check. */
+export interface PlanTraits<P> {
+  /**
+   * One look cannot judge the step: a run judges it while it waits, and `why` says so. `look: false`
+   * when even checking would start something (a reader that counts events from that moment).
+   */
+  judgedOverTime?: { look: boolean; why: string };
+  /** Why a check with these params could change the world, so plan does not look; undefined when a look is safe. */
+  unsafeLook?(p: P): string | undefined;
+}
+
+/** A feature flag a step switched (or found as declared), as the step records it. */
+export type FlagSwitchOutputs = {
+  key: string;
+  on: boolean;
+  /** The flag before the switch; null when it did not exist; absent when the step found it as declared. */
+  previous?: { enabled: boolean; value: unknown } | null | undefined;
+  /** false when the provider already served the declared value. */
+  changed?: boolean | undefined;
+};
+
+/** A schema version a step registered (or found registered), as the step records it. */
+export type SchemaVersionOutputs = {
+  event: string;
+  version: number;
+  /** Where it lives: a file path or a registry URL. */
+  location: string;
+  /** The registry's id, where it has one. */
+  id?: number | undefined;
+};
+
+/** The kinds of outputs a report knows how to show, by name. */
+export interface OutputKinds {
+  'flag switch': FlagSwitchOutputs;
+  'schema version': SchemaVersionOutputs;
+}
+
+/** What a step's recorded outputs are, and the schema to read them back with (a report does). */
+export type StepOutputs = { [K in keyof OutputKinds]: { kind: K; schema: z.ZodType<OutputKinds[K]> } }[keyof OutputKinds];
+
 /** One kind of step: idempotent, looks at the world before it acts. */
 export interface StepType<P = unknown> {
   type: string;
@@ -76,6 +116,12 @@ export interface StepType<P = unknown> {
   needs?: readonly ('kafka' | 'flags' | 'schemas')[];
   /** A gate asks a person; the engine handles it instead of check/apply. */
   gate?: boolean;
+  /** What plan must know beyond check (a step judged over time, a look that could change the world). */
+  plan?: PlanTraits<P>;
+  /** The type acts but has no undo: what rollback says stays as it is, in words an operator can act on. */
+  irreversible?: string;
+  /** What the step records in its outputs, for a report to read them typed. */
+  outputs?: StepOutputs;
   /** Defaults for the step's `timeout` and poll `interval`, in milliseconds. */
   timeoutMs: number;
   intervalMs: number;

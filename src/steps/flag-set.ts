@@ -22,10 +22,11 @@ const params = z
   .strict();
 
 /** What flag.set records about the flag before it switched it, so rollback can put it back. */
-interface PreviousFlag {
-  enabled: boolean;
-  value: unknown;
-}
+const previousFlag = z.object({ enabled: z.boolean(), value: z.unknown() });
+type PreviousFlag = z.infer<typeof previousFlag>;
+
+/** What the step records: the flag and its declared state; after a switch, the flag before it (null: it did not exist). */
+const flagSwitch = z.object({ key: z.string(), on: z.boolean(), previous: previousFlag.nullable().optional(), changed: z.boolean().optional() });
 
 /** What an evaluation endpoint serves counts as on exactly when the provider's flag would: the value true. */
 function isServedOn(served: { value: unknown } | undefined): boolean {
@@ -50,6 +51,7 @@ export const flagSetStep = defineStep({
   params,
   timeoutMs: 30_000,
   intervalMs: 250,
+  outputs: { kind: 'flag switch', schema: flagSwitch },
   describe: (p) => `switch flag ${p.key} ${p.on ? 'on' : 'off'}`,
 
   async check(p, ctx) {

@@ -41,6 +41,9 @@ const params = z
 
 type ProbeParams = z.infer<typeof params>;
 
+/** Methods a plan's look may send: they change nothing on a well-behaved server. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 interface ProbeMemory {
   successes?: number;
   /** Compiled once per execution of the step, on the first check. */
@@ -56,6 +59,10 @@ export const httpProbeStep = defineStep({
   params,
   timeoutMs: 60_000,
   intervalMs: 500,
+  plan: {
+    judgedOverTime: { look: true, why: 'the endpoint must answer several times in a row, while a run waits' },
+    unsafeLook: (p) => (SAFE_METHODS.has(p.method) ? undefined : `it sends ${p.method} requests, which may change the world; plan only sends GET, HEAD and OPTIONS`),
+  },
   describe: (p) => `${p.method} ${p.url} answers ${statusText(p.status)} ${p.successes} times in a row`,
 
   async check(p, ctx) {

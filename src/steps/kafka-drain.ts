@@ -33,6 +33,7 @@ export const kafkaDrainStep = defineStep({
   params,
   timeoutMs: 30 * 60_000,
   intervalMs: 1000,
+  plan: { judgedOverTime: { look: true, why: 'lag 0 must hold for several samples in a row, taken while a run waits' } },
   describe: (p) => `group ${p.group} has consumed everything on ${p.topic}`,
 
   async check(p, ctx) {

@@ -41,6 +41,7 @@ export const kafkaQuietStep = defineStep({
   params,
   timeoutMs: 10 * 60_000,
   intervalMs: 1000,
+  plan: { judgedOverTime: { look: true, why: 'the quiet period is measured while a run waits on the step' } },
   describe: (p) => `no new events on ${p.topic} for ${formatDuration(p.quietFor)}`,
 
   async check(p, ctx) {

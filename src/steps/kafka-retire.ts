@@ -13,6 +13,7 @@ export const kafkaRetireStep = defineStep({
   params,
   timeoutMs: 10 * 60_000,
   intervalMs: 1000,
+  irreversible: 'the consumer group stays deleted; it comes back when its consumers start again',
   describe: (p) => `consumer group ${p.group} is stopped and deleted`,
 
   async check(p, ctx) {

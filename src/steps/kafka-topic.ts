@@ -18,6 +18,7 @@ export const kafkaTopicStep = defineStep({
   params,
   timeoutMs: 60_000,
   intervalMs: 250,
+  irreversible: 'the topic and its data are kept; delete it by hand if you mean to',
   describe: (p) => `topic ${p.name} (${p.partitions} partitions, replication ${p.replicationFactor})`,
 
   async check(p, ctx) {

@@ -74,6 +74,7 @@ export const kafkaVerifyStep = defineStep({
   params,
   timeoutMs: 5 * 60_000,
   intervalMs: 1000,
+  plan: { judgedOverTime: { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' } },
   describe: (p) =>
     `at least ${p.minEvents} new ${p.event} v${p.version} events on ${p.topic}, valid, no duplicates` +
     (p.group ? `, lag of ${p.group} <= ${p.maxLag}` : '') +

@@ -24,6 +24,16 @@ const params = z
 
 type Params = z.infer<typeof params>;
 
+/** What the step records of the version it registered or found (the registry's subject and version where it has them). */
+const schemaVersion = z.object({
+  event: z.string(),
+  version: z.number(),
+  location: z.string(),
+  id: z.number().optional(),
+  subject: z.string().optional(),
+  registryVersion: z.number().optional(),
+});
+
 /** How many lint problems an error message quotes. */
 const QUOTED_PROBLEMS = 5;
 
@@ -41,6 +51,8 @@ export const schemaRegisterStep = defineStep({
   params,
   timeoutMs: 30_000,
   intervalMs: 250,
+  irreversible: 'the registered schema is kept, since events written with it may still be read; remove it from the registry by hand if you mean to',
+  outputs: { kind: 'schema version', schema: schemaVersion },
   describe: (p) =>
     `event schema ${p.event} v${p.version}${p.file ? ` from ${p.file}` : ''} is registered` +
     `${p.subject ? ` under subject ${p.subject}` : p.topic ? ` under subject ${p.topic}-value` : ''} (${p.compatibility} compatibility)`,

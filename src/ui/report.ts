@@ -3,10 +3,14 @@
  * never holds secrets (secret params are stored as ***), so neither does the report.
  */
 import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
+import type { FlagSwitchOutputs, OutputKinds, StepType } from '../steps/contract.js';
+import { stepTypes } from '../steps/index.js';
 import { formatDuration } from '../util/time.js';
 import { mdBlock, mdCell, mdCode, mdCodeCell, mdTable } from './report-markdown.js';
 
 type Detail = Record<string, unknown>;
+/** Step types by the name a step's `uses` gives. */
+type StepTypes = ReadonlyMap<string, StepType<unknown>>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -31,13 +35,25 @@ export function stepDurationMs(s: RunState, st: StepState): number | undefined {
   return Number.isFinite(span) && span >= 0 ? span : undefined;
 }
 
-/** "on", "off", "disabled (off)": a flag value as flag.set recorded it. */
-function flagValue(previous: unknown): string {
+/** "on", "off", "disabled (off)": a flag value as a flag switch recorded it. */
+function flagValue(previous: FlagSwitchOutputs['previous']): string {
   if (previous === null) return 'did not exist';
-  const p = obj(previous);
-  if (!p) return '';
-  const value = p.value === true ? 'on' : p.value === false ? 'off' : JSON.stringify(p.value ?? null);
-  return p.enabled === false ? `disabled (${value})` : value;
+  if (!previous) return '';
+  const value = previous.value === true ? 'on' : previous.value === false ? 'off' : JSON.stringify(previous.value ?? null);
+  return previous.enabled === false ? `disabled (${value})` : value;
+}
+
+/** Whether a step's type records outputs of `kind` (a flag switch, a schema version). */
+function records(types: StepTypes, uses: string | undefined, kind: keyof OutputKinds): boolean {
+  return uses !== undefined && types.get(uses)?.outputs?.kind === kind;
+}
+
+/** What a step recorded, read through its type's outputs schema: undefined unless they are of `kind` and fit it. */
+function recorded<K extends keyof OutputKinds>(types: StepTypes, uses: string | undefined, kind: K, outputs: unknown): OutputKinds[K] | undefined {
+  const declared = uses === undefined ? undefined : types.get(uses)?.outputs;
+  if (declared?.kind !== kind) return undefined;
+  const parsed = declared.schema.safeParse(outputs);
+  return parsed.success ? (parsed.data as OutputKinds[K]) : undefined;
 }
 
 /** "lag 120 · 2/3 partitions lagging · 40/s · ETA 3s", or k=v for metrics it does not know. */
@@ -63,8 +79,9 @@ export function formatMetrics(m: Detail): string {
   return parts.join(' · ');
 }
 
-/** The whole report. */
-export function renderRunReport(s: RunState, o: { generatedAt?: Date } = {}): string {
+/** The whole report; a step's outputs are read through its type, from `stepTypes` (default: the built-in ones). */
+export function renderRunReport(s: RunState, o: { generatedAt?: Date; stepTypes?: StepTypes } = {}): string {
+  const types = o.stepTypes ?? stepTypes;
   const out: string[] = [];
   const byId = new Map(s.steps.map((st) => [st.id, st]));
   const history = s.history;
@@ -105,7 +122,7 @@ export function renderRunReport(s: RunState, o: { generatedAt?: Date } = {}): st
 
   section(out, 'Approvals', ['Gate', 'Approved by', 'Via', 'At'], approvals(s));
   section(out, 'Skipped steps', ['Step', 'Skipped by', 'Reason', 'At'], skips(s));
-  section(out, 'Flag flips', ['At', 'Step', 'Flag', 'Switched to', 'Before'], flagFlips(s, byId));
+  section(out, 'Flag flips', ['At', 'Step', 'Flag', 'Switched to', 'Before'], flagFlips(s, byId, types));
   section(
     out,
     'Progress samples',
@@ -121,7 +138,7 @@ export function renderRunReport(s: RunState, o: { generatedAt?: Date } = {}): st
         mdCell(str(progress?.message) ?? ''),
       ]),
   );
-  section(out, 'Schema versions', ['Step', 'Event', 'Version', 'Location', 'Registered'], schemaVersions(s));
+  section(out, 'Schema versions', ['Step', 'Event', 'Version', 'Location', 'Registered'], schemaVersions(s, types));
   section(out, 'Failures', ['At', 'Step', 'Error', 'Caused by'], failures(s));
   section(out, 'Rollback', ['At', 'Step', 'What happened'], rollback(history));
 
@@ -172,29 +189,30 @@ function skips(s: RunState): string[][] {
   return rows.map((r) => [mdCodeCell(r.step), mdCell(r.by), mdCell(r.reason), mdCell(r.at)]);
 }
 
-/** flag.set steps: each switch applied (from the history), and flags found already as declared. */
-function flagFlips(s: RunState, byId: Map<string, StepState>): string[][] {
+/** Steps that switch a flag: each switch applied (from the history), and flags found already as declared. */
+function flagFlips(s: RunState, byId: Map<string, StepState>, types: StepTypes): string[][] {
   const rows: string[][] = [];
   const applied = new Set<string>();
   for (const h of s.history) {
-    if (!h.step || byId.get(h.step)?.uses !== 'flag.set') continue;
-    const outputs = obj(h.detail?.outputs);
+    const uses = h.step && byId.get(h.step)?.uses;
+    if (!h.step || !records(types, uses, 'flag switch')) continue;
+    const outputs = recorded(types, uses, 'flag switch', h.detail?.outputs);
     if (h.type === 'step.applied' && outputs) {
       applied.add(h.step);
       const changed = outputs.changed === false ? ' (unchanged)' : '';
-      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(str(outputs.key) ?? ''), `${outputs.on ? 'on' : 'off'}${changed}`, mdCell(flagValue(outputs.previous))]);
+      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(outputs.key), `${outputs.on ? 'on' : 'off'}${changed}`, mdCell(flagValue(outputs.previous))]);
     } else if (h.type === 'step.undone') {
-      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(str(outputs?.key) ?? ''), 'restored (rollback)', '']);
+      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(outputs?.key ?? ''), 'restored (rollback)', '']);
     }
   }
   for (const st of s.steps) {
-    if (st.uses !== 'flag.set' || applied.has(st.id) || !st.outputs) continue;
-    const o = st.outputs;
-    const switched = Object.hasOwn(o, 'previous');
+    const o = applied.has(st.id) ? undefined : recorded(types, st.uses, 'flag switch', st.outputs);
+    if (!o) continue;
+    const switched = o.previous !== undefined;
     rows.push([
       mdCell(st.finishedAt ?? ''),
       mdCodeCell(st.id),
-      mdCodeCell(str(o.key) ?? ''),
+      mdCodeCell(o.key),
       `${o.on ? 'on' : 'off'}${switched ? '' : ' (already)'}`,
       switched ? mdCell(flagValue(o.previous)) : mdCell(o.on ? 'on' : 'off'),
     ]);
@@ -202,21 +220,23 @@ function flagFlips(s: RunState, byId: Map<string, StepState>): string[][] {
   return rows;
 }
 
-function schemaVersions(s: RunState): string[][] {
+/** Steps that register a schema: the version each recorded, and whether this run registered it. */
+function schemaVersions(s: RunState, types: StepTypes): string[][] {
   const registeredHere = new Set(s.history.filter((h) => h.type === 'step.applied' && h.step).map((h) => h.step));
-  return s.steps
-    .filter((st) => st.uses === 'schema.register' && st.outputs)
-    .map((st) => {
-      const o = st.outputs as Detail;
-      const id = num(o.id) !== undefined ? ` (id ${num(o.id)})` : '';
-      return [
+  return s.steps.flatMap((st) => {
+    const o = recorded(types, st.uses, 'schema version', st.outputs);
+    if (!o) return [];
+    const id = o.id !== undefined ? ` (id ${o.id})` : '';
+    return [
+      [
         mdCodeCell(st.id),
-        mdCodeCell(str(o.event) ?? ''),
-        String(num(o.version) ?? ''),
-        mdCell((str(o.location) ?? '') + id),
+        mdCodeCell(o.event),
+        String(o.version),
+        mdCell(o.location + id),
         registeredHere.has(st.id) ? `by this run${st.finishedAt ? `, ${mdCell(st.finishedAt)}` : ''}` : 'already registered',
-      ];
-    });
+      ],
+    ];
+  });
 }
 
 /** Every failure in the history (also those a later attempt got past), and a current one the history lost. */

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { planSteps } from '../../src/engine/plan.js';
-import type { Services } from '../../src/engine/execute.js';
+import type { Services } from '../../src/engine/services.js';
 import { DriftError, TransientError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import type { Check, StepType } from '../../src/steps/contract.js';
 import { confirmStep } from '../../src/steps/confirm.js';
+import { httpProbeStep } from '../../src/steps/http-probe.js';
+import { kafkaQuietStep } from '../../src/steps/kafka-quiet.js';
+import { kafkaVerifyStep } from '../../src/steps/kafka-verify.js';
 import { paint } from '../../src/ui/paint.js';
 import { planJson, renderPlan } from '../../src/ui/plan-view.js';
 import { boundPlaybook, type TestStep } from '../support/bound-playbook.js';
@@ -126,8 +129,9 @@ describe('planSteps', () => {
 
   it('does not check kafka.verify (it would start reading), and labels one-look waits honestly', async () => {
     const world = new World();
-    const verify = thing(world, 'kafka.verify');
-    const quiet = waitFor(world, 'kafka.quiet');
+    // Fakes of the two types, carrying what those types tell plan about themselves.
+    const verify: StepType<{ name: string }> = { ...thing(world, 'kafka.verify'), plan: { judgedOverTime: kafkaVerifyStep.plan?.judgedOverTime } };
+    const quiet: StepType<{ name: string }> = { ...waitFor(world, 'kafka.quiet'), plan: { judgedOverTime: kafkaQuietStep.plan?.judgedOverTime } };
     const result = await plan(
       playbook([
         { id: 'events-flow', type: verify, params: { name: 'events' } },
@@ -137,6 +141,30 @@ describe('planSteps', () => {
     expect(world.calls).toEqual(['check silence']);
     expect(result.steps[0]).toMatchObject({ verdict: 'cannot check', reason: expect.stringContaining('only a run waiting on it can judge it; it will check: thing events exists') });
     expect(result.steps[1]).toMatchObject({ verdict: 'would wait', reason: 'silence is not there yet; the quiet period is measured while a run waits on the step' });
+  });
+
+  it('takes what it must know of a type from the type itself, whatever its name', async () => {
+    const world = new World();
+    const counts: StepType<{ name: string }> = { ...thing(world, 'test.counter'), plan: { judgedOverTime: { look: false, why: 'it counts what comes after it starts' } } };
+    const poster: StepType<{ name: string }> = { ...thing(world, 'test.poster'), plan: { unsafeLook: (p) => (p.name === 'post' ? 'it would post something' : undefined) } };
+    const settles: StepType<{ name: string }> = { ...waitFor(world, 'test.settles'), plan: { judgedOverTime: { look: true, why: 'it must hold for a while, while a run waits' } } };
+    const result = await plan(
+      playbook([
+        { id: 'counter', type: counts, params: { name: 'c' } },
+        { id: 'post', type: poster, params: { name: 'post' } },
+        { id: 'get', type: poster, params: { name: 'get' } },
+        { id: 'settles', type: settles, params: { name: 's' } },
+        { id: 'probe', type: httpProbeStep, params: httpProbeStep.params.parse({ url: 'http://127.0.0.1:9/orders', method: 'post' }) },
+      ]),
+    );
+    expect(world.calls).toEqual(['check get', 'check s']);
+    expect(result.steps.map((s) => [s.id, s.verdict, s.reason])).toEqual([
+      ['counter', 'cannot check', 'it counts what comes after it starts; it will check: thing c exists'],
+      ['post', 'cannot check', 'it would post something'],
+      ['get', 'would act', 'thing get does not exist; would apply: thing get exists'],
+      ['settles', 'would wait', 's is not there yet; it must hold for a while, while a run waits'],
+      ['probe', 'cannot check', 'it sends POST requests, which may change the world; plan only sends GET, HEAD and OPTIONS'],
+    ]);
   });
 
   it('gives up on a check that does not answer in time', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunState } from '../../src/state/run-state.js';
+import type { StepType } from '../../src/steps/contract.js';
+import { flagSetStep } from '../../src/steps/flag-set.js';
 import { formatMetrics, renderRunReport } from '../../src/ui/report.js';
 
 const state: RunState = {
@@ -76,6 +78,21 @@ describe('migrate report', () => {
     const timeline = section(md, 'Timeline');
     expect(timeline).toContain('10 entries, oldest first');
     expect(timeline).toContain('| 2026-11-25T10:01:30.000Z | `step.skipped` | `sync-call-removed` | skipped by bob@ci: removed in \\| PR 12 |');
+  });
+
+  it('reads what a step recorded through its type, whatever the type is called', () => {
+    // A type of someone's own that switches flags, beside the built-in flag.set.
+    const toggle: StepType<unknown> = { ...(flagSetStep as StepType<unknown>), type: 'acme.toggle' };
+    const own: RunState = {
+      ...state,
+      steps: state.steps.map((st) => (st.id === 'switch' ? { ...st, uses: 'acme.toggle' } : st)),
+    };
+    const flips = section(renderRunReport(own, { stepTypes: new Map([['acme.toggle', toggle]]) }), 'Flag flips');
+    expect(flips).toContain('| 2026-11-25T10:02:01.500Z | `switch` | `orders-async` | on | off |');
+    // Without a type that says so, nothing reads the outputs as a flag switch or a schema version.
+    const untyped = renderRunReport(state, { stepTypes: new Map() });
+    expect(section(untyped, 'Flag flips')).toBe('## Flag flips\n\nNone.\n');
+    expect(section(untyped, 'Schema versions')).toBe('## Schema versions\n\nNone.\n');
   });
 
   it('formats metrics it does not know as name value', () => {

@@ -254,6 +254,16 @@ steps:
     );
   });
 
+  it('says why a step cannot be undone in the words of its type, or plainly when the type gives none', () => {
+    const withType = (irreversible: string | undefined) => ({
+      ...bound,
+      steps: bound.steps.map((s) => (s.spec.id === 'create-topic' ? { ...s, type: { ...s.type, irreversible } } : s)),
+    });
+    const reasons = (b: typeof bound) => previewRollback(state(['done', 'pending', 'pending']), b).steps.map((s) => [s.id, s.action, s.reason]);
+    expect(reasons(withType('the lake stays filled; drain it by hand'))).toEqual([['create-topic', 'not-undoable', 'kafka.topic: the lake stays filled; drain it by hand']]);
+    expect(reasons(withType(undefined))).toEqual([['create-topic', 'not-undoable', 'kafka.topic: it has no undo; what it changed is kept']]);
+  });
+
   it('does not claim to undo a step that found the world as declared, nor one that did not finish', () => {
     const found = previewRollback(state(['failed', 'done', 'done'], [{ at: '', type: 'step.done', step: 'switch', detail: { alreadyDone: true } }]), bound);
     expect(found.steps.map((s) => [s.id, s.action, s.reason])).toEqual([

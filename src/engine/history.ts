@@ -1,0 +1,42 @@
+import os from 'node:os';
+import type { RunState } from '../state/run-state.js';
+import type { RunStore } from '../state/store.js';
+import type { EventSink, RunEvent } from './events.js';
+
+/** Most entries a run keeps in its history; the oldest progress samples go first. */
+const HISTORY_LIMIT = 2000;
+/** One progress sample per step per this many ms is enough for the audit trail. */
+const PROGRESS_SAMPLE_MS = 5000;
+
+/** Appends an event to the run's history (progress sampled), keeping it bounded. */
+function record(state: RunState, e: RunEvent, now: () => number): void {
+  if (e.type === 'step.checked' || e.type === 'run.started') return;
+  const at = new Date(now()).toISOString();
+  if (e.type === 'step.progress') {
+    const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
+    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return;
+  }
+  const { type, run: _run, ...rest } = e as RunEvent & { step?: string };
+  const { step, ...detail } = rest as { step?: string } & Record<string, unknown>;
+  state.history.push({ at, type, ...(step ? { step } : {}), ...(Object.keys(detail).length ? { detail } : {}) });
+  if (state.history.length > HISTORY_LIMIT) {
+    const i = state.history.findIndex((h) => h.type === 'step.progress');
+    state.history.splice(i >= 0 ? i : 0, 1);
+  }
+}
+
+/** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */
+export function whoAmI(): string {
+  return `${os.userInfo().username}@${os.hostname()}`;
+}
+
+/** A run's events and its state as run and rollback keep them: every event also goes into the history, saved with the next write. */
+export function runJournal(state: RunState, store: RunStore, emit: EventSink, now: () => number): { emit: EventSink; save(): Promise<void> } {
+  return {
+    emit: (e) => (record(state, e, now), emit(e)),
+    save: async () => {
+      state.updatedAt = new Date(now()).toISOString();
+      await store.write(state);
+    },
+  };
+}
