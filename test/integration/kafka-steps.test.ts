@@ -173,9 +173,8 @@ steps:
     let stopped = false;
     cleanups.push(async () => stopped || consumer.disconnect());
 
-    const statusFile = path.join(cwd, '.migrate', `groups-${topic}.json`);
-    const fs = await import('node:fs/promises');
-    await eventually(async () => (await fs.readFile(statusFile, 'utf8')).includes('"id": "retired",\n      "uses": "kafka.retire",\n      "status": "running"'), 60_000);
+    // The consumer leaves only once kafka.retire has seen it: retire must wait for the members to go.
+    await run.untilStdout(/"step":"retired","done":false,"summary":"[^"]*still has 1 member \(/);
     await consumer.disconnect();
     stopped = true;
     const res = await run.result;

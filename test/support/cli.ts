@@ -22,7 +22,7 @@ export interface CliOptions {
 }
 
 /** Starts `migrate <args>` without a terminal (pipes, CI=true), like a pipeline would. */
-export function startCli(args: string[], o: CliOptions): ChildProcess & { result: Promise<CliResult> } {
+export function startCli(args: string[], o: CliOptions): ChildProcess & { result: Promise<CliResult>; untilStdout(pattern: RegExp, timeoutMs?: number): Promise<void> } {
   const child = spawn(o.node ?? process.execPath, [migrateBin, ...args], {
     cwd: o.cwd,
     // A test's CLI never writes annotations into the CI job that runs the tests.
@@ -37,7 +37,13 @@ export function startCli(args: string[], o: CliOptions): ChildProcess & { result
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return Object.assign(child, { result });
+  /** Resolves once what the CLI printed so far matches `pattern`; rejects if it exits or the time runs out first. */
+  const untilStdout = async (pattern: RegExp, timeoutMs = 60_000): Promise<void> => {
+    const exited = result.then(() => 'exited' as const);
+    await eventually(async () => pattern.test(stdout) || (await Promise.race([exited, Promise.resolve(false)])), timeoutMs);
+    if (!pattern.test(stdout)) throw new Error(`the CLI exited before printing ${pattern}; it printed:\n${stdout}`);
+  };
+  return Object.assign(child, { result, untilStdout });
 }
 
 /** Runs `migrate <args>` to the end. */
