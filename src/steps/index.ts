@@ -10,6 +10,7 @@ import { kafkaQuietStep } from './kafka-quiet.js';
 import { kafkaRetireStep } from './kafka-retire.js';
 import { kafkaVerifyStep } from './kafka-verify.js';
 import { kafkaTopicStep } from './kafka-topic.js';
+import { pauseStep } from './pause.js';
 import { schemaRegisterStep } from './schema-register.js';
 
 /** Every built-in step type, by the name playbooks use in `uses:`. */
@@ -26,6 +27,7 @@ const all = [
   schemaRegisterStep,
   codeAbsentStep,
   confirmStep,
+  pauseStep,
 ] as StepType<never>[];
 
 export const stepTypes: ReadonlyMap<string, StepType<unknown>> = new Map(all.map((s) => [s.type, s as StepType<unknown>]));
