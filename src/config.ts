@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { KafkaConnection } from './adapters/kafka.js';
 import { InvalidInputError, UsageError } from './errors.js';
-import { YamlSource, zodProblems } from './playbook/source.js';
+import { YamlSource, zodProblems } from './util/yaml-source.js';
 import { parseDuration } from './util/time.js';
 
 const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
@@ -102,6 +101,17 @@ const configSchema = z
 
 /** migrate.config.yaml, as written. Passwords are never read from it: only from the environment. */
 export type ConfigFile = z.infer<typeof configSchema>;
+
+/** How to reach a cluster. The password lives only in memory. */
+export interface KafkaConnection {
+  brokers: string[];
+  clientId: string;
+  /** true: TLS trusting the system CAs; { ca }: the path of a PEM file of the CAs to trust instead (read at connect). */
+  ssl?: boolean | { ca?: string; rejectUnauthorized?: boolean };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
 
 /** Settings after the file and the environment are merged. */
 export interface Config {

@@ -4,16 +4,8 @@
  * (kafka-connect.ts), on the first step that needs Kafka.
  */
 
-/** How to reach a cluster. The password lives only in memory. */
-export interface KafkaConnection {
-  brokers: string[];
-  clientId: string;
-  /** true: TLS trusting the system CAs; { ca }: the path of a PEM file of the CAs to trust instead (read at connect). */
-  ssl?: boolean | { ca?: string; rejectUnauthorized?: boolean };
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
-  connectionTimeoutMs?: number;
-  requestTimeoutMs?: number;
-}
+/** How to reach the cluster: config's `kafka` section (config.ts owns its shape). */
+export type { KafkaConnection } from '../config.js';
 
 /** A topic as the cluster reports it. */
 export interface TopicDescription {

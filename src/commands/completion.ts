@@ -156,6 +156,28 @@ ${caseOverPaths(all, (s) => (valueOptions(s).length ? `case "$2" in ${valueOptio
 `;
 }
 
+/**
+ * The loop both shells run over the words before the cursor: the command path so far and how
+ * many positional arguments precede the cursor; option values are skipped. Only the words array
+ * and its bounds differ between bash and zsh.
+ */
+function wordsBeforeCursor(fn: string, first: number, cursor: string, words: string): string {
+  return `  for ((i = ${first}; i < ${cursor}; i++)); do
+    w="\${${words}[i]}"
+    if ((skip)); then skip=0; continue; fi
+    case "$w" in
+      -*=*) continue ;;
+      -*) ${fn}_takes_value "$cmdpath" "$w" && skip=1; continue ;;
+    esac
+    if ((npos == 0)) && [[ " $(${fn}_subcommands "$cmdpath") " == *" $w "* ]]; then
+      cmdpath="\${cmdpath:+$cmdpath }$w"
+    else
+      npos=$((npos + 1))
+    fi
+  done
+`;
+}
+
 /** The bash completion script. */
 export function bashCompletion(spec: CommandSpec): string {
   const name = spec.name;
@@ -210,20 +232,7 @@ ${fn}() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" cmdpath="" w i skip=0 npos=0
   ((COMP_CWORD > 0)) && prev="\${COMP_WORDS[COMP_CWORD-1]}"
   # The command path and how many positional arguments precede the cursor; option values are skipped.
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
-    if ((skip)); then skip=0; continue; fi
-    case "$w" in
-      -*=*) continue ;;
-      -*) ${fn}_takes_value "$cmdpath" "$w" && skip=1; continue ;;
-    esac
-    if ((npos == 0)) && [[ " $(${fn}_subcommands "$cmdpath") " == *" $w "* ]]; then
-      cmdpath="\${cmdpath:+$cmdpath }$w"
-    else
-      npos=$((npos + 1))
-    fi
-  done
-  COMPREPLY=()
+${wordsBeforeCursor(fn, 1, 'COMP_CWORD', 'COMP_WORDS')}  COMPREPLY=()
   if ((skip)); then
     ${fn}_complete_value "$cur" "\${COMP_WORDS[0]}" $(${fn}_option_value "$cmdpath" "$prev")
     return 0
@@ -311,20 +320,7 @@ ${fn}_value() {
 ${fn}() {
   local cur="\${words[CURRENT]}" prev="\${words[CURRENT-1]}" cmdpath="" w i skip=0 npos=0
   local -a reply
-  for ((i = 2; i < CURRENT; i++)); do
-    w="\${words[i]}"
-    if ((skip)); then skip=0; continue; fi
-    case "$w" in
-      -*=*) continue ;;
-      -*) ${fn}_takes_value "$cmdpath" "$w" && skip=1; continue ;;
-    esac
-    if ((npos == 0)) && [[ " $(${fn}_subcommands "$cmdpath") " == *" $w "* ]]; then
-      cmdpath="\${cmdpath:+$cmdpath }$w"
-    else
-      npos=$((npos + 1))
-    fi
-  done
-  if ((skip)); then
+${wordsBeforeCursor(fn, 2, 'CURRENT', 'words')}  if ((skip)); then
     local v
     v="$(${fn}_option_value "$cmdpath" "$prev")"
     ${fn}_value \${=v}

@@ -1,7 +1,7 @@
 import { InvalidInputError, UsageError, type InputProblem } from '../errors.js';
 import type { StepType } from '../steps/contract.js';
 import { sha256, type LoadedPlaybook } from './load.js';
-import { zodProblems } from './source.js';
+import { zodProblems } from '../util/yaml-source.js';
 import type { StepSpec } from './schema.js';
 import { expandDeep, expandString, refersToSteps, UnresolvedTemplateError, type TemplateValues } from './template.js';
 

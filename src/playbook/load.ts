@@ -7,7 +7,7 @@ import { InvalidInputError, UsageError, type InputProblem } from '../errors.js';
 import type { StepType } from '../steps/contract.js';
 import { stepTypes } from '../steps/index.js';
 import { playbookSchema, type PlaybookSpec } from './schema.js';
-import { YamlSource, zodProblems } from './source.js';
+import { YamlSource, zodProblems } from '../util/yaml-source.js';
 import { checkRef, scanTemplates, type TemplateScope } from './template.js';
 
 /** A playbook read from disk and checked for structure, step types and template references. */

@@ -1,14 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../util/time.js';
-
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (examples: 500ms, 30s, 10m, 1h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import { durationSchema } from '../util/time.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -32,8 +23,8 @@ export const stepSpecSchema = z
     description: z.string().optional(),
     uses: z.string(),
     with: z.record(z.string(), z.unknown()).optional(),
-    timeout: duration.optional(),
-    interval: duration.optional(),
+    timeout: durationSchema.optional(),
+    interval: durationSchema.optional(),
     retries: z.number().int().min(0).max(20).optional(),
   })
   .strict();

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RunLockedError, type LockHolder } from '../errors.js';
-import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
+import { readTextIfExists, writeFileAtomic, writeSynced } from '../util/fs.js';
 import { assertRunName, isValidRunName } from './run-name.js';
 import { parseRunState, type RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
@@ -87,25 +87,13 @@ export class FileRunStore implements RunStore {
  */
 async function createWithContent(file: string, content: string): Promise<void> {
   const temp = `${file}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(temp, 'wx');
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSynced(temp, content, 'wx');
   try {
     await link(temp, file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-    const lock = await open(file, 'wx');
-    try {
-      await lock.writeFile(content);
-      await lock.sync();
-    } finally {
-      await lock.close();
-    }
+    await writeSynced(file, content, 'wx');
   } finally {
     await unlink(temp).catch(() => undefined);
   }

@@ -5,18 +5,8 @@ import { httpRequest, HttpUnreachableError } from '../adapters/http.js';
 import { InvalidInputError } from '../errors.js';
 import { compileSchema, type Validator } from '../schema/validate.js';
 import { parseJson, parseJsonInput, type JsonSyntaxError } from '../util/json.js';
-import { formatDuration, parseDuration } from '../util/time.js';
+import { durationSchema, formatDuration } from '../util/time.js';
 import { defineStep, type StepContext } from './contract.js';
-
-/** "500ms", "5s", or a number of milliseconds. */
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration like 500ms, 5s or 1m` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 const statusCode = z.coerce.number().int().min(100).max(599);
 
@@ -33,9 +23,9 @@ const params = z
     status: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(statusCode).min(1, 'name at least one status code')).default([200]),
     /** A JSON Schema file (relative to the working directory) or an inline schema. */
     schema: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
-    maxLatency: duration.optional(),
+    maxLatency: durationSchema.optional(),
     successes: z.coerce.number().int().min(1).max(1000).default(3),
-    requestTimeout: duration.default(5000),
+    requestTimeout: durationSchema.default(5000),
   })
   .strict();
 

@@ -1,23 +1,14 @@
 import { z } from 'zod';
 import { openTransactions } from '../adapters/kafka.js';
-import { parseDuration, formatDuration } from '../util/time.js';
+import { durationSchema, formatDuration } from '../util/time.js';
 import { defineStep } from './contract.js';
 import { describeOpenTransactions } from './kafka-drain.js';
-
-const duration = z.union([z.string(), z.number()]).transform((v, c) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    c.addIssue({ code: 'custom', message: `"${v}" is not a duration (examples: 10s, 2m)` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 const params = z
   .object({
     topic: z.string().min(1),
     /** How long log-end offsets must stay unchanged. */
-    quietFor: duration.default(30_000),
+    quietFor: durationSchema.default(30_000),
   })
   .strict();
 

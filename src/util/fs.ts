@@ -2,16 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-/** temp file + fsync + rename + fsync of the directory: a reader sees the old or the new file, never half. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
+/** Writes `data` to `file` opened with `flag` ('w', 'wx', ...) and fsyncs it before closing. */
+export async function writeSynced(file: string, data: string, flag: string, mode?: number): Promise<void> {
+  const fh = await open(file, flag, mode);
   try {
     await fh.writeFile(data);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** temp file + fsync + rename + fsync of the directory: a reader sees the old or the new file, never half. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeSynced(tmp, data, 'w', 0o600);
   try {
     await rename(tmp, file);
   } catch (err) {

@@ -215,7 +215,7 @@ describe('http.probe against real HTTP servers', () => {
   it('rejects bad params before the run', () => {
     const issues = (p: Record<string, unknown>) => httpProbeStep.params.safeParse(p).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(issues({ url: 'ftp://example.com/x' })).toEqual(['url: expected an http:// or https:// URL']);
-    expect(issues({ url: 'http://h/', maxLatency: 'fast' })).toEqual(['maxLatency: "fast" is not a duration like 500ms, 5s or 1m']);
+    expect(issues({ url: 'http://h/', maxLatency: 'fast' })).toEqual(['maxLatency: "fast" is not a duration (examples: 500ms, 30s, 10m, 1h)']);
     expect(issues({ url: 'http://h/', status: [] })).toEqual(['status: name at least one status code']);
     expect(issues({ url: 'http://h/', status: 'abc' })?.[0]).toMatch(/^status\.0: /);
     expect(httpProbeStep.params.parse({ url: 'http://h/', status: '204', successes: '2', requestTimeout: '1s' })).toMatchObject({

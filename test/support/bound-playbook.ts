@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import type { BoundPlaybook, BoundStep } from '../../src/playbook/bind.js';
 import type { LoadedPlaybook } from '../../src/playbook/load.js';
 import type { PlaybookSpec, StepSpec } from '../../src/playbook/schema.js';
-import { YamlSource } from '../../src/playbook/source.js';
+import { YamlSource } from '../../src/util/yaml-source.js';
 import type { StepType } from '../../src/steps/contract.js';
 
 /** One step of a test playbook. `P` ties the params to the step type. */
