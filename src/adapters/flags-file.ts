@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { JsonPositions, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
+import { JsonPositions, parseJsonInput, pointerToken } from '../util/json.js';
 import type { FlagProvider, FlagState } from './flags.js';
 
 interface FlagdFlag {
@@ -58,13 +58,7 @@ export class FileFlagProvider implements FlagProvider {
   private async read(): Promise<FlagdFile | undefined> {
     const text = await readTextIfExists(this.file);
     if (text === undefined) return undefined;
-    let doc: unknown;
-    try {
-      doc = parseJson(text);
-    } catch (err) {
-      const e = err as JsonSyntaxError;
-      throw new InvalidInputError([{ file: this.file, line: e.line, col: e.col, message: `flag file is not valid JSON: ${e.message}` }]);
-    }
+    const doc = parseJsonInput(this.file, text, 'flag file');
     // A malformed file is bad input with its position, never a TypeError in flag.set.
     const at = (pointer: string, message: string) => new InvalidInputError([{ file: this.file, ...JsonPositions.of(text).value(pointer), message }]);
     if (!isObject(doc)) throw at('', 'flag file must be a JSON object with "flags"');

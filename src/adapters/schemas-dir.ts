@@ -2,7 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { parseJsonInput } from '../util/json.js';
 import type { RegisteredSchema, SchemaRegistry } from './schemas.js';
 
 const EVENT_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -52,13 +52,7 @@ export class DirSchemaRegistry implements SchemaRegistry {
 
 /** Parses a schema file: JSON with positions for syntax errors, and an object at the top. */
 export function readSchemaText(file: string, text: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = parseJson(text);
-  } catch (err) {
-    const e = err as JsonSyntaxError;
-    throw new InvalidInputError([{ file, line: e.line, col: e.col, message: `schema is not valid JSON: ${e.message}` }]);
-  }
+  const doc = parseJsonInput(file, text, 'schema');
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InvalidInputError([{ file, line: 1, col: 1, message: 'a JSON Schema must be a JSON object' }]);
   }

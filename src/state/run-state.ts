@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../errors.js';
-import { JsonPositions, parseJson, pointerToken, type JsonSyntaxError } from '../util/json.js';
+import { JsonPositions, parseJsonInput, pointerToken } from '../util/json.js';
 
 /** Status of a whole run. */
 export const runStatuses = ['running', 'paused', 'failed', 'completed', 'rolled-back'] as const;
@@ -67,24 +67,17 @@ export type Approval = z.infer<typeof approvalSchema>;
 export type Skip = z.infer<typeof skipSchema>;
 export type HistoryEntry = z.infer<typeof historyEntrySchema>;
 
+const BAD_STATE_HINT = 'restore it from a backup or move it away to start the run again';
+
 /** Parses a run state (a state file, a record of the Kafka store), reporting JSON and shape errors with file:line:col. */
 export function parseRunState(file: string, text: string): RunState {
-  let raw: unknown;
-  try {
-    raw = parseJson(text);
-  } catch (err) {
-    const e = err as JsonSyntaxError;
-    throw new InvalidInputError(
-      [{ file, line: e.line, col: e.col, message: `state file is not valid JSON: ${e.message}` }],
-      'restore it from a backup or move it away to start the run again',
-    );
-  }
+  const raw = parseJsonInput(file, text, 'state file', BAD_STATE_HINT);
   const parsed = runStateSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const at = issue?.path.join('.') || '(top level)';
     const pos = JsonPositions.of(text).value((issue?.path ?? []).map((k) => `/${pointerToken(String(k))}`).join(''));
-    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], 'restore it from a backup or move it away to start the run again');
+    throw new InvalidInputError([{ file, ...pos, message: `state file has a bad value at ${at}: ${issue?.message}` }], BAD_STATE_HINT);
   }
   return parsed.data;
 }

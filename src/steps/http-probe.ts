@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { httpRequest, HttpUnreachableError } from '../adapters/http.js';
 import { InvalidInputError } from '../errors.js';
 import { compileSchema, type Validator } from '../schema/validate.js';
-import { parseJson, type JsonSyntaxError } from '../util/json.js';
+import { parseJson, parseJsonInput, type JsonSyntaxError } from '../util/json.js';
 import { durationSchema, formatDuration } from '../util/time.js';
 import { defineStep, type StepContext } from './contract.js';
 
@@ -136,13 +136,7 @@ async function loadValidator(schema: NonNullable<ProbeParams['schema']>, cwd: st
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `schema file ${schema} does not exist (looked in ${file})` : `cannot read schema file ${schema}: ${code ?? String(err)}`);
   }
-  let doc: unknown;
-  try {
-    doc = parseJson(text);
-  } catch (err) {
-    const e = err as JsonSyntaxError;
-    throw new InvalidInputError([{ file: schema, line: e.line, col: e.col, message: `schema is not valid JSON: ${e.message}` }]);
-  }
+  const doc = parseJsonInput(schema, text, 'schema');
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new InvalidInputError([{ file: schema, message: 'a JSON Schema must be a JSON object' }]);
   }

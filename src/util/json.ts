@@ -2,6 +2,8 @@
 // problem found in a parsed value (a meta-schema error at /properties/title/type, an event's
 // /payload/title) can be reported as file:line:col. One scanner walks the text for both.
 
+import { InvalidInputError } from '../errors.js';
+
 /** A 1-based line and column. */
 export interface JsonLocation {
   line: number;
@@ -61,6 +63,19 @@ export function parseJson(text: string): unknown {
   // JSON.parse takes any depth, but the code that walks a value (positions, schemas) recurses.
   scanJson(text);
   return value;
+}
+
+/**
+ * Parses an input file's JSON text; a syntax error is bad input at `file:line:col`, saying
+ * "<what> is not valid JSON: <why>" with an optional hint.
+ */
+export function parseJsonInput(file: string, text: string, what: string, hint?: string): unknown {
+  try {
+    return parseJson(text);
+  } catch (err) {
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    throw new InvalidInputError([{ file, line: err.line, col: err.col, message: `${what} is not valid JSON: ${err.message}` }], hint);
+  }
 }
 
 /** The position of every value in one JSON text, looked up by JSON Pointer ("" is the root). */

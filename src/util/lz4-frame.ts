@@ -29,6 +29,23 @@ interface FrameHeader {
   contentSize: number;
 }
 
+/**
+ * The header of the next LZ4 frame from `at`, past any skippable frames; undefined at the end of
+ * `src`. The one walk over frames, for both the size bound and the decompression.
+ */
+function nextFrame(src: Uint8Array, at: number): FrameHeader | undefined {
+  while (at + 4 <= src.length) {
+    const magic = u32(src, at);
+    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE) {
+      at += 8 + u32(src, at + 4);
+      continue;
+    }
+    if (magic !== MAGIC) throw new Lz4Error(`not an LZ4 frame (magic 0x${magic.toString(16)})`);
+    return header(src, at);
+  }
+  return undefined;
+}
+
 function header(src: Uint8Array, at: number): FrameHeader {
   if (at + 7 > src.length) throw new Lz4Error('truncated frame header');
   const flg = src[at + 4] as number;
@@ -56,14 +73,7 @@ function u32(src: Uint8Array, at: number): number {
 function outputBound(src: Uint8Array): number {
   let total = 0;
   let at = 0;
-  while (at + 4 <= src.length) {
-    const magic = u32(src, at);
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE) {
-      at += 8 + u32(src, at + 4);
-      continue;
-    }
-    if (magic !== MAGIC) throw new Lz4Error(`not an LZ4 frame (magic 0x${magic.toString(16)})`);
-    const h = header(src, at);
+  for (let h: FrameHeader | undefined; (h = nextFrame(src, at)); ) {
     at = h.at;
     let bound = 0;
     for (;;) {
@@ -86,13 +96,7 @@ export function lz4FrameDecompress(src: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(outputBound(src));
   let op = 0;
   let at = 0;
-  while (at + 4 <= src.length) {
-    const magic = u32(src, at);
-    if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE) {
-      at += 8 + u32(src, at + 4);
-      continue;
-    }
-    const h = header(src, at);
+  for (let h: FrameHeader | undefined; (h = nextFrame(src, at)); ) {
     at = h.at;
     const frameStart = op;
     for (;;) {
