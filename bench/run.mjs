@@ -10,6 +10,11 @@
 //   verify per codec  the same N events written by kcat -z none, lz4 and zstd: each rate vs the uncompressed one
 //   start-up          migrate --help, migrate status                      vs  node -e 0
 //   drain detection   commit that brings lag to 0 -> kafka.drain done     vs  its poll interval
+//   Kafka run store   migrate status, and a one-step run, with state.store kafka on a broker of its own
+//                     with group.initial.rebalance.delay.ms=3000 (production's default)  vs  the file store
+//
+// BENCH_ONLY=lag|verify|codecs|startup|detect|store runs one group of rows. BENCH_MIGRATE_BIN=<path
+// to bin/migrate> measures another build (e.g. main's, for a before/after).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
@@ -23,7 +28,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '5' }, events: { type: 'string', default: '1000000' } } });
 const RUNS = Number(opts.runs);
 const EVENTS = Number(opts.events);
-const migrateBin = path.join(root, 'bin/migrate');
+const migrateBin = process.env.BENCH_MIGRATE_BIN ? path.resolve(process.env.BENCH_MIGRATE_BIN) : path.join(root, 'bin/migrate');
 const log = (m) => process.stderr.write(`bench: ${m}\n`);
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -206,6 +211,46 @@ async function main() {
       for (const [label, args] of [['migrate --help', ['--help']], ['migrate status', ['status', '--state-dir', statusDir]]]) {
         const s = stats((await repeat(RUNS * 2, () => timed(process.execPath, [migrateBin, ...args], { env }))).map((r) => r.ms));
         rows.push({ what: `start-up: ${label}`, migrate: fmtStat(s), peer: `node -e 0 ${fmtStat(node0)}`, ratio: `${(s.median / node0.median).toFixed(1)}× node`, target: label.includes('help') ? '≤ 3×' : '', ok: label.includes('help') ? s.median / node0.median <= 3 : undefined });
+      }
+    }
+
+    // -- Kafka run store on a broker with production's new-group delay -----------------------
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'store') {
+      const delayMs = 3000;
+      const storeData = await mkdtemp(path.join(os.tmpdir(), 'migrate-bench-kafka-store-'));
+      const storeBroker = await startKafka({ dataDir: storeData, log, brokerProperties: { 'group.initial.rebalance.delay.ms': String(delayMs) } });
+      try {
+        const cwd = path.join(work, 'store');
+        await mkdir(cwd, { recursive: true });
+        await writeFile(path.join(cwd, 'one.yaml'), 'name: one\nsteps:\n  - id: wait\n    uses: pause\n    with: { for: 0ms }\n');
+        const stores = {
+          kafka: { ...env, KAFKA_BROKERS: storeBroker.brokers, MIGRATE_STATE_STORE: 'kafka' },
+          file: { ...env, MIGRATE_STATE_STORE: 'file', MIGRATE_STATE_DIR: path.join(cwd, 'file-state') },
+        };
+        const measured = {};
+        for (const [store, storeEnv] of Object.entries(stores)) {
+          // The first run creates the store (topics, directory): not timed.
+          await timed(process.execPath, [migrateBin, 'run', 'one.yaml', '--name', `warm-${tag}`], { env: storeEnv, cwd });
+          const run = stats((await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', 'one.yaml', '--name', `one-${tag}-${i}`], { env: storeEnv, cwd }))).map((r) => r.ms));
+          const status = stats((await repeat(RUNS * 2, () => timed(process.execPath, [migrateBin, 'status'], { env: storeEnv, cwd }))).map((r) => r.ms));
+          measured[store] = { run, status };
+          log(`store ${store}: status ${fmtStat(status)}, one-step run ${fmtStat(run)}`);
+        }
+        for (const [label, key, target] of [['migrate status', 'status', delayMs], ['one-step migrate run', 'run', undefined]]) {
+          const k = measured.kafka[key];
+          const f = measured.file[key];
+          rows.push({
+            what: `Kafka store, group.initial.rebalance.delay.ms=${delayMs}: ${label}`,
+            migrate: fmtStat(k),
+            peer: `file store ${fmtStat(f)}`,
+            ratio: `+${fmtMs(k.median - f.median)}`,
+            target: target ? `+ < ${fmtMs(target)}` : '',
+            ok: target ? k.max - f.median < target : undefined,
+          });
+        }
+      } finally {
+        await storeBroker.stop();
+        await rm(storeData, { recursive: true, force: true });
       }
     }
 

@@ -133,6 +133,8 @@ export interface StartKafkaOptions {
   security?: { users?: { name: string; password: string }[] };
   /** Kafka version; default kafkaVersion(). */
   version?: string;
+  /** server.properties lines to set or replace, e.g. a production-like `group.initial.rebalance.delay.ms` (the test broker's is 0). */
+  brokerProperties?: Record<string, string>;
 }
 
 /** `${MIGRATE_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/migrate}` */

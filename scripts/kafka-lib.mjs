@@ -6,6 +6,7 @@
 //   ensureKafkaJars({ log, version })  -> directory of the broker's jars (resolved once, cached)
 //   startKafka({ dataDir, log })       -> handle { brokers, port, controllerPort, pid, stop(), restart() }
 //   startKafka({ dataDir, security: { users } })
+//   startKafka({ dataDir, brokerProperties: { 'group.initial.rebalance.delay.ms': '3000' } })
 //                                      -> the same, plus TLS and SASL/SCRAM listeners (handle.security)
 //   startKafkaCluster({ dataDir, nodes: 3 })
 //                                      -> handle { brokers, nodes, stop(), killNode(id), startNode(id) }
@@ -201,7 +202,7 @@ function runJava(classpath, mainClass, args, cwd) {
  * A fresh dataDir is formatted; an already formatted one is started as it is (on the ports it
  * had, unless others are given), which is how restart() keeps topics and offsets.
  */
-export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs, security, version } = {}) {
+export async function startKafka({ dataDir, log = noop, port, controllerPort, timeoutMs, security, version, brokerProperties } = {}) {
   if (!dataDir) throw new Error('startKafka: dataDir is required');
   dataDir = path.resolve(dataDir);
   await mkdir(dataDir, { recursive: true });
@@ -234,7 +235,7 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
     }
     const secure = security ? { ...tls, ports: securePorts, users: security.users ?? [] } : null;
     try {
-      return await startOn({ dataDir, classpath, version, ...ports, format: !formatted, log, timeoutMs, secure });
+      return await startOn({ dataDir, classpath, version, ...ports, format: !formatted, log, timeoutMs, secure, brokerProperties });
     } catch (err) {
       // Free ports are found by binding and closing: another process may take one before the
       // broker binds it. A fresh dir can be formatted again for other ports; try those.
@@ -245,11 +246,11 @@ export async function startKafka({ dataDir, log = noop, port, controllerPort, ti
   }
 }
 
-async function startOn({ dataDir, classpath, version, port, controllerPort, format, log, timeoutMs, secure }) {
+async function startOn({ dataDir, classpath, version, port, controllerPort, format, log, timeoutMs, secure, brokerProperties }) {
   const node = await writeNodeFiles({
     dataDir,
     version,
-    properties: { nodeId: 1, port, controllerPort, quorum: `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`, replication: SINGLE, secure },
+    properties: { nodeId: 1, port, controllerPort, quorum: `controller.quorum.bootstrap.servers=${HOST}:${controllerPort}`, replication: SINGLE, secure, overrides: brokerProperties },
   });
 
   if (format) {
@@ -553,7 +554,7 @@ async function launch({ dataDir, classpath, version, jvmFlags, serverProperties,
   return { pid, stop, kill, alive: isAlive };
 }
 
-function serverPropertiesText({ dataDir, nodeId, port, controllerPort, quorum, replication, secure }) {
+function serverPropertiesText({ dataDir, nodeId, port, controllerPort, quorum, replication, secure, overrides = {} }) {
   // With `secure`, three more listeners beside PLAINTEXT (kept for admin set-up and the
   // controller): SSL, SASL_SSL and SASL_PLAINTEXT, the SASL ones with SCRAM-SHA-256 and -512.
   const extra = secure
@@ -620,7 +621,10 @@ function serverPropertiesText({ dataDir, nodeId, port, controllerPort, quorum, r
     'log.cleaner.threads=1',
     'log.cleaner.dedupe.buffer.size=8388608',
   ];
-  return `${lines.join('\n')}\n`;
+  // Overrides replace the line of the same name (e.g. a production-like group.initial.rebalance.delay.ms).
+  const overridden = lines.filter((l) => !Object.hasOwn(overrides, l.split('=')[0]));
+  overridden.push(...Object.entries(overrides).map(([name, value]) => `${name}=${value}`));
+  return `${overridden.join('\n')}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------

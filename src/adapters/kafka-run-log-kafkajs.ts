@@ -1,21 +1,24 @@
 /**
  * The Kafka run log on kafkajs (the interface: kafka-run-log.ts): a single-partition keyed topic,
- * appended to with acks=all by an idempotent producer and read a range of offsets at a time.
+ * appended to with acks=all by an idempotent producer and read a range of offsets at a time with
+ * Fetch requests to its leader (kafka-reader.ts), without a consumer group.
  */
-import { randomBytes } from 'node:crypto';
 import kafkajs, { type Admin, type Consumer, type Kafka as KafkaClient, type Producer } from 'kafkajs';
 import { TransientError } from '../errors.js';
-import type { KafkaConnection } from './kafka.js';
+import type { KafkaConnection, TopicReader } from './kafka.js';
 import { createTopicsWithLeaders, kafkajsClient, translateKafkaError } from './kafka-kafkajs.js';
 import { joinLockGroup } from './kafka-lock-group.js';
+import { startTopicReader } from './kafka-reader.js';
+import { forEachRecord, nextFetchOffset } from './kafka-records.js';
 import type { KafkaRunLog, LockGroupMembership, LockGroupOptions, RunLogRecord } from './kafka-run-log.js';
 
 const { CompressionTypes } = kafkajs;
 
-/** KafkaRunLog on kafkajs: its admin client, a consumer per read, an idempotent producer, and lock groups (kafka-lock-group.ts). */
+/** KafkaRunLog on kafkajs: its admin client, the direct partition reader (no group), an idempotent producer, and lock groups (kafka-lock-group.ts). */
 export class KafkajsRunLog implements KafkaRunLog {
   private producer: Promise<Producer> | undefined;
   private readonly consumers = new Set<Consumer>();
+  private readonly readers = new Set<TopicReader>();
 
   private constructor(
     private readonly client: KafkaClient,
@@ -68,59 +71,48 @@ export class KafkajsRunLog implements KafkaRunLog {
 
   async read(topic: string, from: number, to: number, onRecord: (r: RunLogRecord) => void): Promise<void> {
     if (from >= to) return;
-    // kafkajs reads only through a group: a throwaway one that never commits, deleted afterwards.
-    const groupId = `migrate-state-reader-${randomBytes(6).toString('hex')}`;
-    const consumer = this.client.consumer({
-      groupId,
-      maxWaitTimeInMs: 100,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1000,
-      allowAutoTopicCreation: false,
-      retry: { retries: 5, restartOnFailure: async () => false },
-    });
-    this.consumers.add(consumer);
+    // Fetch requests straight to partition 0's leader (kafka-reader.ts, as kafka.verify reads): no
+    // group to join, so no group.initial.rebalance.delay.ms to wait out, and no group to delete.
     let position = from;
+    let finish: (err?: unknown) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (err) => (err ? reject(err) : resolve());
+    });
+    const reader = await startTopicReader(
+      this.client,
+      topic,
+      { 0: from },
+      (chunk) => {
+        if (position >= to) return;
+        forEachRecord(chunk.partition, chunk.records, chunk.from, chunk.aborted, (r) => {
+          if (r.offset < position || r.offset >= to) return;
+          onRecord({ offset: r.offset, key: r.key ? r.key.toString('utf8') : null, value: r.value ? Buffer.from(r.value) : null });
+          position = r.offset + 1;
+        });
+        // Compaction leaves gaps: the batches' last offsets, not the records', say how far the log was read.
+        position = Math.max(position, Math.min(to, nextFetchOffset(chunk.records, chunk.from)));
+        if (position >= to) finish();
+      },
+      (what, err) => translateKafkaError(what, err, this.brokers),
+    );
+    this.readers.add(reader);
+    // Every offset below `to` is either a record or was compacted away under a newer record of the
+    // same key, also below `to`. A read that stalls anyway (the broker unreachable) ends with a
+    // retriable error; one the reader cannot go on from ends with its failure.
+    const started = Date.now();
+    const watch = setInterval(() => {
+      const failure = reader.failure?.();
+      if (failure) finish(failure);
+      else if (Date.now() - started > 60_000) {
+        finish(new TransientError(`reading ${topic} stalled at offset ${position} of ${to}: Kafka at ${this.brokers.join(',')} did not deliver`));
+      }
+    }, 50);
     try {
-      await this.call(`read ${topic}`, async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic, fromBeginning: true });
-      });
-      await new Promise<void>((resolve, reject) => {
-        // Every offset below `to` is either a record or was compacted away under a newer record of
-        // the same key, which is also below `to`: the record at to-1 always arrives. A read that
-        // stalls anyway (the broker unreachable) ends with a retriable error.
-        const timer = setTimeout(
-          () => reject(new TransientError(`reading ${topic} stalled at offset ${position} of ${to}: Kafka at ${this.brokers.join(',')} did not deliver`)),
-          60_000,
-        );
-        const done = (err?: unknown) => {
-          clearTimeout(timer);
-          if (err) reject(translateKafkaError(`read ${topic}`, err, this.brokers));
-          else resolve();
-        };
-        consumer.on(consumer.events.CRASH, (e) => done(e.payload.error));
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatchAutoResolve: true,
-            eachBatch: async ({ batch }) => {
-              if (position >= to) return;
-              for (const m of batch.messages) {
-                const offset = Number(m.offset);
-                if (offset < position) continue;
-                if (offset >= to) break;
-                onRecord({ offset, key: m.key ? m.key.toString('utf8') : null, value: m.value });
-                position = offset + 1;
-              }
-              if (position >= to) done();
-            },
-          })
-          .then(() => consumer.seek({ topic, partition: 0, offset: String(from) }), done);
-      });
+      await finished;
     } finally {
-      this.consumers.delete(consumer);
-      await consumer.disconnect().catch(() => undefined);
-      await this.admin.deleteGroups([groupId]).catch(() => undefined);
+      clearInterval(watch);
+      this.readers.delete(reader);
+      await reader.close();
     }
   }
 
@@ -141,6 +133,8 @@ export class KafkajsRunLog implements KafkaRunLog {
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
+    await Promise.all([...this.readers].map((r) => r.close().catch(() => undefined)));
+    this.readers.clear();
     const producer = this.producer;
     this.producer = undefined;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);

@@ -10,7 +10,7 @@ import type { RunState } from '../../src/state/run-state.js';
 import type { RunLock } from '../../src/state/store.js';
 import { unique } from '../support/cli.js';
 import { kafkaBrokers } from '../support/kafka.js';
-import { testKafka } from '../support/kafka-client.js';
+import { groupIds, testKafka } from '../support/kafka-client.js';
 import { runStateFixture } from '../support/run-state.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -22,6 +22,18 @@ const lockTopic = unique('it-locks');
 function newStore(waitLockMs = 0): KafkaRunStore {
   const connection = { brokers: kafkaBrokers(), clientId: 'migrate-it' };
   return new KafkaRunStore(() => connectRunLog(connection), { topic, lockTopic, sessionTimeoutMs: 6000, waitLockMs, where: kafkaBrokers().join(',') });
+}
+
+/** groupIds(), asking again while the group coordinator is still loading (a fresh broker). */
+async function listedGroups(): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await groupIds();
+    } catch (err) {
+      if (!(err as { retriable?: boolean }).retriable || attempt >= 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 function state(name: string, updatedAt: string, status: RunState['status'] = 'running'): RunState {
@@ -66,6 +78,33 @@ describe('KafkaRunStore on the real broker', () => {
     const names = (await reader.list()).map((s) => s.name);
     expect(names.filter((n) => n === run)).toHaveLength(1);
     expect(names.indexOf(run)).toBeLessThan(names.indexOf('first')); // newest first
+  });
+
+  it('reads (whole log, then incrementally, tombstones too) without creating any consumer group', async () => {
+    const run = unique('nogroup');
+    const writer = newStore();
+    await writer.write(state(run, '2026-01-10T00:00:00.000Z', 'running'));
+    const groupsBefore = await listedGroups();
+    // Groups are listed all along too: a throwaway group deleted after each read would escape a before/after diff.
+    const seen = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) for (const g of await listedGroups()) seen.add(g);
+    })();
+    const reader = newStore();
+    expect((await reader.read(run))?.status).toBe('running'); // from the log start
+    await writer.write(state(run, '2026-01-11T00:00:00.000Z', 'paused'));
+    expect((await reader.read(run))?.status).toBe('paused'); // only what was appended since
+    expect((await reader.list()).some((s) => s.name === run)).toBe(true);
+    const producer = testKafka().producer();
+    await producer.connect();
+    await producer.send({ topic, acks: -1, messages: [{ partition: 0, key: run, value: null }] });
+    await producer.disconnect();
+    expect(await reader.read(run)).toBeUndefined(); // a tombstone deletes the run
+    watching = false;
+    await watcher;
+    for (const g of await listedGroups()) seen.add(g);
+    expect([...seen].filter((g) => !groupsBefore.includes(g))).toEqual([]);
   });
 
   it('refuses a second holder, naming pid and host; hands the lock on at release', async () => {
