@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
-import type { StepType } from '../steps/contract.js';
+import { stepProvides, type StepType } from '../steps/contract.js';
 import { renderMermaid, type GraphStep } from '../ui/graph.js';
 import type { CommonOptions, FlagsOf } from './options.js';
 
@@ -10,9 +10,11 @@ export interface GraphCommandOptions extends CommonOptions, FlagsOf<'graph'> {
   env?: Record<string, string | undefined>;
 }
 
-function kindOf(type: StepType<unknown>): GraphStep['kind'] {
+/** `params` when known: an exec step without `apply` is a wait. */
+function kindOf(type: StepType<unknown>, params?: unknown): GraphStep['kind'] {
   if (type.gate) return 'gate';
-  return type.apply ? 'action' : 'wait';
+  const acts = params === undefined ? Boolean(type.apply) : stepProvides(type, params).apply;
+  return acts ? 'action' : 'wait';
 }
 
 /**
@@ -25,7 +27,7 @@ export async function playbookGraph(ref: string, o: { cwd: string; param: string
   const loaded = await loadPlaybook(ref, o.cwd);
   try {
     const bound = bindPlaybook(loaded, params, o.env);
-    return { title: loaded.spec.name, steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, title: s.title, kind: kindOf(s.type) })) };
+    return { title: loaded.spec.name, steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, title: s.title, kind: kindOf(s.type, s.params) })) };
   } catch (err) {
     if (!(err instanceof InvalidInputError) || Object.keys(params).length) throw err;
     return { title: loaded.spec.name, steps: unbound(loaded) };

@@ -3,7 +3,7 @@ import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { expandString } from '../playbook/template.js';
 import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
-import type { Check } from '../steps/contract.js';
+import { stepProvides, type Check } from '../steps/contract.js';
 import { formatDuration, sleep } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { runJournal, whoAmI } from './history.js';
@@ -227,6 +227,7 @@ async function converge(
     signal: o.signal,
     services: o.services,
     now,
+    deadline,
     progress: (progress) => o.emit({ type: 'step.progress', run, step: id, progress, elapsedMs: now() - started }),
   });
 
@@ -256,7 +257,7 @@ async function converge(
     if (check.done) return { summary: check.summary ?? 'done', ...(check.outputs ? { outputs: check.outputs } : {}), alreadyDone: false };
 
     let applied: Record<string, unknown> = {};
-    if (step.type.apply) {
+    if (step.type.apply && stepProvides(step.type, params).apply) {
       const apply = step.type.apply.bind(step.type);
       // Saved before the world changes: what undo needs survives a crash right after apply.
       if (check.before) await recordBefore(check.before);

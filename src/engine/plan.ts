@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { DriftError } from '../errors.js';
 import { publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
-import type { Check } from '../steps/contract.js';
+import { stepProvides, type Check } from '../steps/contract.js';
 import { abortable, formatDuration } from '../util/time.js';
 import type { Services } from './services.js';
 import { stepContext } from './step-context.js';
@@ -138,7 +138,8 @@ async function planStep(
     outputs[id] = { outputs: check.outputs ?? {} };
     return found('satisfied', check.summary ?? 'satisfied');
   }
-  if (step.type.apply && !check.wait) return found('would act', `${check.summary}; would apply: ${describe}`);
-  if (step.type.apply && !check.applied) return found('would wait', `${check.summary}; then would apply: ${describe}`);
+  const acts = stepProvides(step.type, params).apply;
+  if (acts && !check.wait) return found('would act', `${check.summary}; would apply: ${describe}`);
+  if (acts && !check.applied) return found('would wait', `${check.summary}; then would apply: ${describe}`);
   return found('would wait', overTime ? `${check.summary}; ${overTime.why}` : check.summary);
 }

@@ -5,6 +5,7 @@ import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
 import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
+import { stepProvides } from '../steps/contract.js';
 import { abortable } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { runJournal, whoAmI } from './history.js';
@@ -158,19 +159,29 @@ function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pi
   if (!step) return notUndoable(`the playbook no longer has step ${st.id}, so its params are unknown; check what it did by hand`);
   const type = step.type;
   if (type.gate) return reset('a gate: the approval is withdrawn, so running again asks again');
-  if (!type.apply) return reset('it only looked at the world: nothing to undo');
+  const provides = stepProvidesIn(step, state);
+  if (!provides.apply) return reset('it only looked at the world: nothing to undo');
   const what = describeStep(step, state);
   if (st.status !== 'done') {
     // Killed or failed after it acted: what it saw before acting was saved first, so put that back.
-    if (type.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
+    if (provides.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
     return notUndoable(`it did not finish (${st.status}), so what it may have changed was not recorded; check by hand: ${what}`);
   }
-  if (!type.undo) return notUndoable(type.irreversible ?? 'it has no undo; what it changed is kept');
+  if (!provides.undo) return notUndoable(type.irreversible ?? 'it has no undo; what it changed is kept');
   if (changedNothing(state, st.id)) {
     const reason = `it found the world as declared and changed nothing, so nothing is put back (${what})`;
     return { action: 'undo', reason, done: reason };
   }
   return { action: 'undo', reason: `put back what this did: ${what}`, done: `undone: ${what}` };
+}
+
+/** Whether the step acts and can be undone, with the params the run gave it (the type's own methods say, if those cannot be known). */
+function stepProvidesIn(step: BoundStep, state: RunState): { apply: boolean; undo: boolean } {
+  try {
+    return stepProvides(step.type, stepParams(step, state));
+  } catch {
+    return { apply: Boolean(step.type.apply), undo: Boolean(step.type.undo) };
+  }
 }
 
 function describeStep(step: BoundStep, state: RunState): string {
@@ -251,6 +262,7 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
   const undo = step.type.undo?.bind(step.type);
   if (!undo) return;
   const params = stepParams(step, state);
+  if (!stepProvides(step.type, params).undo) return;
   const started = now();
   const deadline = started + (step.spec.timeout ?? step.type.timeoutMs);
   const attempt = retrier({ run: state.name, step: st.id, retries: step.spec.retries, deadline, now, signal: o.signal, emit, baseMs: o.retryBaseMs });
@@ -262,6 +274,7 @@ async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st
       signal: o.signal,
       services,
       now,
+      deadline,
       progress: (progress) => emit({ type: 'step.progress', run: state.name, step: st.id, progress, elapsedMs: now() - started }),
     });
     try {

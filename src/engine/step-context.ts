@@ -12,6 +12,8 @@ export function stepContext(o: {
   services: Services;
   now: () => number;
   progress?: (p: Progress) => void;
+  /** When the step's timeout runs out, for work the step must stop by then itself. */
+  deadline?: number;
 }): { ctx: StepContext; cleanup(): Promise<void> } {
   const deferred: (() => Promise<void>)[] = [];
   const ctx: StepContext = {
@@ -27,6 +29,7 @@ export function stepContext(o: {
     now: o.now,
     progress: o.progress ?? (() => undefined),
     defer: (fn) => deferred.push(fn),
+    ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
   };
   const cleanup = async () => {
     for (const fn of deferred.splice(0).reverse()) await fn().catch(() => undefined);

@@ -57,6 +57,11 @@ export interface StepContext {
   now(): number;
   /** Runs `fn` when this execution of the step ends, however it ends (closing a reader, ...). */
   defer(fn: () => Promise<void>): void;
+  /**
+   * When the step's timeout runs out (ms since the epoch), for work the step must stop by then
+   * itself (a child process); undefined where no timeout applies.
+   */
+  deadline?: number | undefined;
 }
 
 /** What `migrate plan` must know of a step type beyond its check. */
@@ -122,9 +127,19 @@ export interface StepType<P = unknown> {
   irreversible?: string;
   /** What the step records in its outputs, for a report to read them typed. */
   outputs?: StepOutputs;
+  /**
+   * For a type whose params say whether it acts and can be undone (exec: its `apply` and `undo`
+   * are optional params): what these params give. Without it, the `apply` and `undo` methods say.
+   */
+  provides?(p: P): { apply: boolean; undo: boolean };
   /** Defaults for the step's `timeout` and poll `interval`, in milliseconds. */
   timeoutMs: number;
   intervalMs: number;
+}
+
+/** Whether a step of this type, with these params, acts (apply) and can be undone (undo). */
+export function stepProvides<P>(type: StepType<P>, p: P): { apply: boolean; undo: boolean } {
+  return type.provides?.(p) ?? { apply: Boolean(type.apply), undo: Boolean(type.undo) };
 }
 
 /** Helps steps declare their type with full inference of P. */

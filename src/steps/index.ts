@@ -1,6 +1,7 @@
 import type { StepType } from './contract.js';
 import { codeAbsentStep } from './code-absent.js';
 import { confirmStep } from './confirm.js';
+import { execStep } from './exec.js';
 import { flagCheckStep } from './flag-check.js';
 import { flagSetStep } from './flag-set.js';
 import { httpProbeStep } from './http-probe.js';
@@ -28,6 +29,7 @@ const all = [
   codeAbsentStep,
   confirmStep,
   pauseStep,
+  execStep,
 ] as StepType<never>[];
 
 export const stepTypes: ReadonlyMap<string, StepType<unknown>> = new Map(all.map((s) => [s.type, s as StepType<unknown>]));

@@ -1,0 +1,198 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { CommandNotStartedError, startCommand, type CommandResult, type RunningCommand } from '../adapters/command.js';
+import { defineStep, type StepContext } from './contract.js';
+
+/** Output kept per command unless the step says (`outputLimit`). */
+const DEFAULT_OUTPUT_LIMIT = 64 * 1024;
+/** Lines of output a failure message quotes, and how long one may be. */
+const FAILURE_LINES = 10;
+const LINE_CHARS = 300;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const argv = z
+  .array(z.string(), 'expected a command as an argv array of strings, e.g. ["kubectl", "rollout", "status", "deploy/app"]')
+  .min(1, 'the command is empty: give the program and its arguments, e.g. ["kubectl", "rollout", "status", "deploy/app"]')
+  .refine((a) => a[0] !== '', { message: 'the program name is empty', path: [0] });
+
+const params = z
+  .object({
+    /** Exit 0: done; any other exit: not yet. Its last output line is the step's summary. */
+    check: argv,
+    /** Makes it so; a non-zero exit fails the step. Without it the step waits for check. */
+    apply: argv.optional(),
+    /** Puts back what apply did, for rollback. */
+    undo: argv.optional(),
+    /** Added to migrate's own environment for the commands; values may read ${{ params.* }} and ${{ env.* }}. */
+    env: z
+      .record(z.string().regex(NAME, 'an environment variable name: letters, digits and _, not starting with a digit'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+      .optional(),
+    /** Where the commands run (relative to the working directory of migrate). */
+    cwd: z.string().min(1).optional(),
+    /** Each command is one script string, run by /bin/sh -c: globbing, pipes, $VARS, and their risks. */
+    shell: z.literal(true).optional(),
+    /** Bytes of output kept per command for the summary, outputs and failure messages. */
+    outputLimit: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_OUTPUT_LIMIT),
+    /** The check changes nothing, so `migrate plan` may run it. */
+    readOnlyCheck: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    for (const role of ['check', 'apply', 'undo'] as const) {
+      const cmd = p[role];
+      if (!cmd) continue;
+      if (p.shell && cmd.length !== 1) {
+        ctx.addIssue({ code: 'custom', path: [role], message: 'with shell: true a command is one script string, e.g. ["kubectl get pods | grep -q Running"]' });
+      } else if (!p.shell && cmd.length === 1 && /\s/.test(cmd[0] as string)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [role, 0],
+          message: `"${cmd[0]}" is a whole command line in one string: split it into an argv array (["${(cmd[0] as string).trim().split(/\s+/).join('", "')}"]), or set shell: true`,
+        });
+      }
+    }
+    if (p.undo && !p.apply) ctx.addIssue({ code: 'custom', path: ['undo'], message: 'undo without apply: there is nothing for it to put back' });
+  });
+
+/** The `with:` of an exec step. */
+export type ExecParams = z.infer<typeof params>;
+type Role = 'check' | 'apply' | 'undo';
+
+interface ExecMemory {
+  /** Commands of this execution still running, stopped when the execution ends however it ends. */
+  running?: Set<RunningCommand>;
+}
+
+/**
+ * exec: a team's own command as a step: `check` looks (exit 0: done), `apply` acts, `undo` puts
+ * back. Each runs without a shell in a process group of its own, stopped whole on timeout, Ctrl-C
+ * or SIGTERM; a last stdout line that is a JSON object becomes the step's outputs.
+ */
+export const execStep = defineStep({
+  type: 'exec',
+  params,
+  timeoutMs: 10 * 60_000,
+  intervalMs: 2000,
+  irreversible: 'it has no undo command; what its apply did is kept',
+  provides: (p) => ({ apply: p.apply !== undefined, undo: p.undo !== undefined }),
+  plan: {
+    unsafeLook: (p) =>
+      p.readOnlyCheck
+        ? undefined
+        : `its check runs \`${commandLine(p.check)}\`, which migrate cannot know changes nothing; plan runs it only with readOnlyCheck: true`,
+  },
+  describe: (p) => (p.apply ? `run \`${commandLine(p.apply)}\` until \`${commandLine(p.check)}\` succeeds` : `wait until \`${commandLine(p.check)}\` succeeds`),
+
+  async check(p, ctx) {
+    const r = await runRole('check', p, ctx);
+    const found = readOutput(r);
+    if (r.stopped === 'deadline') return { done: false, summary: `check \`${commandLine(p.check)}\` was still running at the step's timeout; its process group was stopped` };
+    if (r.code === 0) return { done: true, summary: found.summary ?? `\`${commandLine(p.check)}\` exited 0`, ...(found.outputs ? { outputs: found.outputs } : {}) };
+    const summary = found.summary ?? `\`${commandLine(p.check)}\` ${endText(r)}`;
+    return { done: false, summary, ...(p.apply ? {} : { progress: { message: summary } }) };
+  },
+
+  async apply(p, ctx) {
+    if (!p.apply) return {};
+    const r = await runRole('apply', p, ctx);
+    if (r.stopped === 'deadline') throw new Error(failure('apply', p.apply, r, "was still running at the step's timeout; its process group was stopped"));
+    if (r.code !== 0) throw new Error(failure('apply', p.apply, r, endText(r)));
+    return readOutput(r).outputs ?? {};
+  },
+
+  async undo(p, ctx, outputs) {
+    if (!p.undo) return;
+    const r = await runRole('undo', p, ctx, { MIGRATE_OUTPUTS: JSON.stringify(outputs) });
+    if (r.stopped === 'deadline') throw new Error(failure('undo', p.undo, r, "was still running at the step's timeout; its process group was stopped"));
+    if (r.code !== 0) throw new Error(failure('undo', p.undo, r, endText(r)));
+  },
+});
+
+/** Runs one of the step's commands to its end; stops its process group if the execution ends first. */
+async function runRole(role: Role, p: ExecParams, ctx: StepContext, extraEnv: Record<string, string> = {}): Promise<CommandResult> {
+  const cmd = p[role] as string[];
+  const mem = ctx.memory as ExecMemory;
+  if (!mem.running) {
+    const running = new Set<RunningCommand>();
+    mem.running = running;
+    // Interrupted (Ctrl-C, SIGTERM): the engine stops waiting at once, then runs this before it saves and exits.
+    ctx.defer(async () => {
+      await Promise.all([...running].map((c) => c.stop('aborted')));
+    });
+  }
+  let running: RunningCommand;
+  try {
+    running = await startCommand({
+      argv: p.shell ? ['/bin/sh', '-c', cmd[0] as string] : cmd,
+      cwd: p.cwd === undefined ? ctx.cwd : path.resolve(ctx.cwd, p.cwd),
+      env: { ...process.env, ...p.env, MIGRATE_RUN: ctx.run, MIGRATE_STEP: ctx.step, ...extraEnv },
+      signal: ctx.signal,
+      deadline: ctx.deadline,
+      now: ctx.now,
+      outputLimit: p.outputLimit,
+    });
+  } catch (err) {
+    if (err instanceof CommandNotStartedError) throw new ExecError(`exec: ${err.message} (${role})`);
+    throw err;
+  }
+  mem.running.add(running);
+  try {
+    return await running.result;
+  } finally {
+    mem.running.delete(running);
+  }
+}
+
+/** A command of an exec step failed; the message is the whole story (no stack is worth showing). */
+export class ExecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecError';
+  }
+}
+
+/** The step's summary and outputs, from the last lines of what a command printed. */
+export function readOutput(r: Pick<CommandResult, 'stdout' | 'output'>): { summary?: string; outputs?: Record<string, unknown> } {
+  const lines = r.stdout.lastLines(2);
+  let outputs: Record<string, unknown> | undefined;
+  const last = lines.at(-1)?.trim();
+  if (last?.startsWith('{')) {
+    const value = parseObject(last);
+    if (value) {
+      outputs = value;
+      lines.pop();
+    }
+  }
+  const line = lines.at(-1) ?? (outputs ? undefined : r.output.lastLines(1)[0]);
+  return { ...(line !== undefined ? { summary: clip(line.trim()) } : {}), ...(outputs ? { outputs } : {}) };
+}
+
+/** A JSON object, or undefined when the line is not one (a line may start with { and be prose). */
+function parseObject(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function failure(role: Role, cmd: string[], r: CommandResult, how: string): string {
+  const lines = r.output.lastLines(FAILURE_LINES).map((l) => `  ${clip(l)}`);
+  const head = `${role} \`${commandLine(cmd)}\` ${how}`;
+  return lines.length ? `${head}; its last output:\n${lines.join('\n')}` : `${head}, printing nothing`;
+}
+
+/** "exited with code 3", "was killed by SIGKILL". */
+function endText(r: Pick<CommandResult, 'code' | 'signal'>): string {
+  return r.signal ? `was killed by ${r.signal}` : `exited with code ${r.code ?? '?'}`;
+}
+
+/** argv as one readable line (quoted where a shell would need it). */
+export function commandLine(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+function clip(line: string): string {
+  return line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS)}…` : line;
+}
