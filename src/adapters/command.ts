@@ -103,7 +103,9 @@ export async function startCommand(spec: CommandSpec): Promise<RunningCommand> {
       await Promise.race([exited, killed]);
       await exited;
       clearTimeout(grace);
-      // The leader is gone; what it started and left behind in its group goes with it.
+      // The leader is gone; what it started and left behind in its group goes with it. (Not waited
+      // for: its orphans are reaped by init, and where init never reaps (a container without one)
+      // they stay zombies, which no wait would see go.)
       signalGroup(pid, 'SIGKILL');
     })();
     return stopping;

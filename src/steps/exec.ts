@@ -137,7 +137,10 @@ async function runRole(role: Role, p: ExecParams, ctx: StepContext, extraEnv: Re
   }
   mem.running.add(running);
   try {
-    return await running.result;
+    const r = await running.result;
+    // Stopped because the run was interrupted: what it printed while dying is no finding.
+    if (r.stopped === 'aborted') throw ctx.signal.reason;
+    return r;
   } finally {
     mem.running.delete(running);
   }

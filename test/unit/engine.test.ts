@@ -91,6 +91,25 @@ function options(bound: BoundPlaybook, state: RunState, extra: Partial<ExecuteOp
 }
 
 describe('the step machine', () => {
+  it('waits instead of applying when the params of a step say it does not act (an exec step without apply)', async () => {
+    const world = new World();
+    let looks = 0;
+    const step: StepType<{ acts: boolean }> = {
+      ...ensureStep(world),
+      type: 'test.maybe',
+      params: z.object({ acts: z.boolean() }),
+      provides: (p) => ({ apply: p.acts, undo: false }),
+      check: async () => (++looks >= 3 ? { done: true, summary: 'there' } : { done: false, summary: 'not yet' }),
+      apply: async () => void world.applied.push('applied'),
+    };
+    const bound = playbook([{ id: 'wait', type: step, params: { acts: false } }]);
+    const { o, events } = options(bound, newState(bound));
+    expect(await executeRun(o)).toEqual({ status: 'completed' });
+    expect(world.applied).toEqual([]);
+    expect(looks).toBe(3);
+    expect(events.some((e) => e.type === 'step.applied')).toBe(false);
+  });
+
   it('applies only what check finds missing, and records intent before acting', async () => {
     const world = new World();
     world.has.add('a');
