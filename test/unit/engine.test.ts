@@ -95,9 +95,11 @@ describe('the step machine', () => {
     const world = new World();
     let looks = 0;
     const step: StepType<{ acts: boolean }> = {
-      ...ensureStep(world),
       type: 'test.maybe',
       params: z.object({ acts: z.boolean() }),
+      timeoutMs: 1000,
+      intervalMs: 5,
+      describe: () => 'maybe',
       provides: (p) => ({ apply: p.acts, undo: false }),
       check: async () => (++looks >= 3 ? { done: true, summary: 'there' } : { done: false, summary: 'not yet' }),
       apply: async () => void world.applied.push('applied'),
