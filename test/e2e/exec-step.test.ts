@@ -7,7 +7,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, events, runCli, startCli, workdir } from '../support/cli.js';
-import { allGone, familyPids, familyScript, gone, killAll } from '../support/process-family.js';
+import { allGone, familyPids, familyWorkdir, gone, killAll } from '../support/process-family.js';
 
 const node = JSON.stringify(process.execPath);
 const started: number[] = [];
@@ -66,19 +66,8 @@ steps:
   });
 
   it("stops the command's whole process group when the step times out: no process it started is left", async () => {
-    const cwd = await workdir();
-    await familyScript(cwd);
-    await writeFile(
-      path.join(cwd, 'slow.yaml'),
-      `name: slow
-steps:
-  - id: rollout
-    uses: exec
-    timeout: 2s
-    with: { check: [${node}, family.mjs] }
-`,
-    );
-    const run = startCli(['run', 'slow.yaml'], { cwd });
+    const cwd = await familyWorkdir({ timeout: '2s', check: [process.execPath, 'family.mjs'] });
+    const run = startCli(['run', 'pb.yaml'], { cwd });
     const family = await familyPids(cwd);
     started.push(...family);
     const res = await run.result;
@@ -89,20 +78,9 @@ steps:
   });
 
   it('passes Ctrl-C on to the command, exits 130 with the run saved, and resumes', async () => {
-    const cwd = await workdir();
-    await familyScript(cwd, 'exit');
-    await writeFile(
-      path.join(cwd, 'int.yaml'),
-      `name: int
-steps:
-  - id: rollout
-    uses: exec
-    with:
-      check: [${node}, -e, "process.exit(require('fs').existsSync('released') ? 0 : 1)"]
-      apply: [${node}, family.mjs]
-`,
-    );
-    const run = startCli(['run', 'int.yaml'], { cwd });
+    const check = [process.execPath, '-e', "process.exit(require('fs').existsSync('released') ? 0 : 1)"];
+    const cwd = await familyWorkdir({ timeout: '10m', check, apply: [process.execPath, 'family.mjs'] }, 'exit');
+    const run = startCli(['run', 'pb.yaml'], { cwd });
     const family = await familyPids(cwd);
     started.push(...family);
     run.kill('SIGINT');
@@ -110,11 +88,11 @@ steps:
     expect(res.code, res.stderr).toBe(130);
     expect(await readFile(path.join(cwd, 'trapped'), 'utf8')).toBe('SIGTERM');
     await allGone(family);
-    const state = JSON.parse(await readFile(path.join(cwd, '.migrate', 'int.json'), 'utf8')) as { status: string; pausedAt: string; steps: { status: string }[] };
+    const state = JSON.parse(await readFile(path.join(cwd, '.migrate', 'pb.json'), 'utf8')) as { status: string; pausedAt: string; steps: { status: string }[] };
     expect([state.status, state.pausedAt, state.steps[0]?.status]).toEqual(['paused', 'interrupted', 'pending']);
 
     await writeFile(path.join(cwd, 'released'), '');
-    const again = await runCli(['run', 'int.yaml'], { cwd });
+    const again = await runCli(['run', 'pb.yaml'], { cwd });
     expect(again.code, again.stderr).toBe(0);
   });
 
@@ -150,14 +128,8 @@ steps:
   });
 
   it('fails a step whose command does not exist with one clear line, no stack trace', async () => {
-    const cwd = await workdir({
-      'missing.yaml': `name: missing
-steps:
-  - id: rollout
-    uses: exec
-    with: { check: ["kubectl-not-installed-here", "rollout", "status", "deploy/app"] }
-`,
-    });
+    const step = { id: 'rollout', uses: 'exec', with: { check: ['kubectl-not-installed-here', 'rollout', 'status', 'deploy/app'] } };
+    const cwd = await workdir({ 'missing.yaml': JSON.stringify({ name: 'missing', steps: [step] }) });
     const res = await runCli(['run', 'missing.yaml'], { cwd });
     expect(res.code).toBe(1);
     expect(res.stdout + res.stderr).toContain('exec: command not found: kubectl-not-installed-here (check)');

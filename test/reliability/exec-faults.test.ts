@@ -2,11 +2,11 @@
 // exec steps (each apply must run once: the resumed run checks first), and a step's timeout or a
 // Ctrl-C that must stop the command with every process it started (no orphan left, by pid).
 // (Each once, as a user meets it: test/e2e/exec-step.test.ts.)
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startCli, workdir, type CliResult } from '../support/cli.js';
-import { familyPids, familyScript, gone, killAll } from '../support/process-family.js';
+import { familyPids, familyWorkdir, gone, killAll } from '../support/process-family.js';
 import { report } from './figures.js';
 import { seededRandom } from './support.js';
 
@@ -101,19 +101,8 @@ describe('exec steps under faults', () => {
       let exits = 0;
       const expected = fault === 'timeout' ? 1 : 130;
       for (let run = 0; run < STOPS; run++) {
-        const cwd = await workdir();
-        await familyScript(cwd, run % 2 ? 'ignore' : undefined);
-        await writeFile(
-          path.join(cwd, 'slow.yaml'),
-          `name: slow
-steps:
-  - id: wait
-    uses: exec
-    timeout: ${fault === 'timeout' ? '1s' : '10m'}
-    with: { check: [${node}, family.mjs] }
-`,
-        );
-        const child = startCli(['run', 'slow.yaml'], { cwd });
+        const cwd = await familyWorkdir({ timeout: fault === 'timeout' ? '1s' : '10m', check: [process.execPath, 'family.mjs'] }, run % 2 ? 'ignore' : undefined);
+        const child = startCli(['run', 'pb.yaml'], { cwd });
         const family = await familyPids(cwd);
         leftovers.push(...family);
         if (fault === 'Ctrl-C') child.kill('SIGINT');

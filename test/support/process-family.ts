@@ -2,7 +2,7 @@
 // started with it: each writes its pid to a file in its working directory.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { eventually } from './cli.js';
+import { eventually, workdir } from './cli.js';
 
 /**
  * Writes `family.mjs` into `dir`: run there, it starts a grandchild, writes child.pid and
@@ -25,6 +25,25 @@ setInterval(() => {}, 1000);
 `,
   );
   return file;
+}
+
+/**
+ * A working directory with family.mjs and `pb.yaml`: a playbook of one exec step, `rollout`, whose
+ * commands are argv arrays (written as YAML flow sequences) and whose timeout is `timeout`.
+ */
+export async function familyWorkdir(step: { timeout: string; check: string[]; apply?: string[] }, trap?: 'exit' | 'ignore'): Promise<string> {
+  const argv = (a: string[]) => JSON.stringify(a);
+  const cwd = await workdir({
+    'pb.yaml': `name: pb
+steps:
+  - id: rollout
+    uses: exec
+    timeout: ${step.timeout}
+    with: { check: ${argv(step.check)}${step.apply ? `, apply: ${argv(step.apply)}` : ''} }
+`,
+  });
+  await familyScript(cwd, trap);
+  return cwd;
 }
 
 /** The pids family.mjs wrote in `dir` (child, grandchild), once both are there. */
