@@ -127,6 +127,24 @@ steps:
     expect(everything).not.toContain(secret);
   });
 
+  it('migrate plan runs no check unless the step says it is read-only', async () => {
+    const touch = (file: string) => ['/bin/sh', '-c', `touch ${file}; echo looked`];
+    const steps = [
+      { id: 'unknown', uses: 'exec', with: { check: touch('unknown-ran'), apply: ['true'] } },
+      { id: 'read-only', uses: 'exec', with: { check: touch('read-only-ran'), apply: ['true'], readOnlyCheck: true } },
+    ];
+    const cwd = await workdir({ 'plan.yaml': JSON.stringify({ name: 'plan', steps }) });
+    const res = await runCli(['plan', 'plan.yaml', '--json'], { cwd });
+    expect(res.code, res.stderr).toBe(0);
+    const planned = (JSON.parse(res.stdout) as { steps: { id: string; verdict: string; reason: string }[] }).steps;
+    expect(planned.map((s) => [s.id, s.verdict])).toEqual([
+      ['unknown', 'cannot check'],
+      ['read-only', 'satisfied'],
+    ]);
+    expect(planned[0]?.reason).toContain('plan runs it only with readOnlyCheck: true');
+    expect([existsSync(path.join(cwd, 'unknown-ran')), existsSync(path.join(cwd, 'read-only-ran'))]).toEqual([false, true]);
+  });
+
   it('fails a step whose command does not exist with one clear line, no stack trace', async () => {
     const step = { id: 'rollout', uses: 'exec', with: { check: ['kubectl-not-installed-here', 'rollout', 'status', 'deploy/app'] } };
     const cwd = await workdir({ 'missing.yaml': JSON.stringify({ name: 'missing', steps: [step] }) });
