@@ -119,7 +119,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     o.emit({ type: 'step.started', run: state.name, step: step.spec.id, title: step.title, attempt: st.attempts });
     const stepStart = now();
     try {
-      const params = stepParams(step, state);
+      const params = stepParams(step, state, o.bound);
       const result = await converge(o, step, params, now, async (before) => {
         st.before = before;
         await save();

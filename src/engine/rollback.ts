@@ -148,20 +148,20 @@ export function previewRollback(state: RunState, bound: BoundPlaybook, to?: stri
     if (st.status === 'pending' || st.status === 'skipped') continue; // nothing was done
     const step = stepOf(bound, st.id);
     const base = { id: st.id, uses: st.uses, title: step?.title ?? st.id, status: st.status };
-    steps.push({ ...base, ...decide(st, step, state) });
+    steps.push({ ...base, ...decide(st, step, state, bound) });
   }
   return { run: state.name, playbook: state.playbook.name, ...(to !== undefined ? { to } : {}), steps };
 }
 
-function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pick<RollbackStep, 'action' | 'reason' | 'done'> {
+function decide(st: StepState, step: BoundStep | undefined, state: RunState, bound: BoundPlaybook): Pick<RollbackStep, 'action' | 'reason' | 'done'> {
   const notUndoable = (reason: string) => ({ action: 'not-undoable' as const, reason: `${st.uses}: ${reason}` });
   const reset = (reason: string) => ({ action: 'reset' as const, reason, done: reason });
   if (!step) return notUndoable(`the playbook no longer has step ${st.id}, so its params are unknown; check what it did by hand`);
   const type = step.type;
   if (type.gate) return reset('a gate: the approval is withdrawn, so running again asks again');
-  const provides = stepProvidesIn(step, state);
+  const provides = stepProvidesIn(step, state, bound);
   if (!provides.apply) return reset('it only looked at the world: nothing to undo');
-  const what = describeStep(step, state);
+  const what = describeStep(step, state, bound);
   if (st.status !== 'done') {
     // Killed or failed after it acted: what it saw before acting was saved first, so put that back.
     if (provides.undo && st.before) return { action: 'undo', reason: `it did not finish (${st.status}); put back what it found before acting: ${what}`, done: `undone: ${what}` };
@@ -176,17 +176,17 @@ function decide(st: StepState, step: BoundStep | undefined, state: RunState): Pi
 }
 
 /** Whether the step acts and can be undone, with the params the run gave it (the type's own methods say, if those cannot be known). */
-function stepProvidesIn(step: BoundStep, state: RunState): { apply: boolean; undo: boolean } {
+function stepProvidesIn(step: BoundStep, state: RunState, bound: BoundPlaybook): { apply: boolean; undo: boolean } {
   try {
-    return stepProvides(step.type, stepParams(step, state));
+    return stepProvides(step.type, stepParams(step, state, bound));
   } catch {
     return { apply: Boolean(step.type.apply), undo: Boolean(step.type.undo) };
   }
 }
 
-function describeStep(step: BoundStep, state: RunState): string {
+function describeStep(step: BoundStep, state: RunState, bound: BoundPlaybook): string {
   try {
-    return step.type.describe(stepParams(step, state));
+    return step.type.describe(stepParams(step, state, bound));
   } catch {
     return step.title;
   }
@@ -226,7 +226,7 @@ async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlayboo
     if (planned.action === 'undo') {
       const step = stepOf(bound, st.id) as BoundStep;
       try {
-        await undoStep(o, step, state, st, services, emit, now);
+        await undoStep(o, step, state, bound, st, services, emit, now);
       } catch (err) {
         if (o.signal.aborted) return interrupted(st.id);
         const chain = causeChain(err);
@@ -258,10 +258,19 @@ async function walkBack(o: RollbackOptions, state: RunState, bound: BoundPlayboo
  * Runs the step type's undo; transient errors (a broker that blinked) are retried under the run's
  * retry policy, within the step's timeout.
  */
-async function undoStep(o: RollbackOptions, step: BoundStep, state: RunState, st: StepState, services: Services, emit: EventSink, now: () => number): Promise<void> {
+async function undoStep(
+  o: RollbackOptions,
+  step: BoundStep,
+  state: RunState,
+  bound: BoundPlaybook,
+  st: StepState,
+  services: Services,
+  emit: EventSink,
+  now: () => number,
+): Promise<void> {
   const undo = step.type.undo?.bind(step.type);
   if (!undo) return;
-  const params = stepParams(step, state);
+  const params = stepParams(step, state, bound);
   if (!stepProvides(step.type, params).undo) return;
   const started = now();
   const deadline = started + (step.spec.timeout ?? step.type.timeoutMs);

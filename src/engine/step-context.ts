@@ -1,4 +1,4 @@
-import type { BoundStep } from '../playbook/bind.js';
+import type { BoundPlaybook, BoundStep } from '../playbook/bind.js';
 import { expandDeep, type TemplateValues } from '../playbook/template.js';
 import type { RunState } from '../state/run-state.js';
 import type { Progress, StepContext } from '../steps/contract.js';
@@ -37,10 +37,13 @@ export function stepContext(o: {
   return { ctx, cleanup };
 }
 
-/** The step's params: validated before the run, or now when they read outputs of earlier steps. */
-export function stepParams(step: BoundStep, state: RunState): unknown {
+/**
+ * The step's params: validated before the run, or now when they read outputs of earlier steps. The
+ * params and env they read are the bound playbook's (the state keeps neither env nor secret values).
+ */
+export function stepParams(step: BoundStep, state: RunState, bound: Pick<BoundPlaybook, 'params' | 'env'>): unknown {
   if (step.params !== undefined) return step.params;
-  return step.type.params.parse(expandDeep(step.spec.with ?? {}, runValues(state)));
+  return step.type.params.parse(expandDeep(step.spec.with ?? {}, { ...runValues(state), params: bound.params, env: bound.env }));
 }
 
 /** What ${{ }} lookups see in a run: its params and the outputs its steps recorded (no env: the state keeps none). */

@@ -91,6 +91,33 @@ function options(bound: BoundPlaybook, state: RunState, extra: Partial<ExecuteOp
 }
 
 describe('the step machine', () => {
+  it("expands the params of a step that reads earlier outputs with the playbook's params and env, secrets too (the state keeps neither)", async () => {
+    const seen: unknown[] = [];
+    const echo: StepType<Record<string, string>> = {
+      type: 'test.echo',
+      params: z.record(z.string(), z.string()),
+      timeoutMs: 1000,
+      intervalMs: 5,
+      describe: () => 'echo',
+      check: async (p) => {
+        seen.push(p);
+        return { done: true, summary: 'ok', outputs: { x: 'from-a' } };
+      },
+    };
+    const bound = boundPlaybook(
+      [
+        { id: 'a', type: echo, params: {} },
+        { id: 'b', type: echo, with: { out: '${{ steps.a.outputs.x }}', token: '${{ params.token }}', home: '${{ env.HOME }}' } },
+      ],
+      { params: { token: 's3cret' }, secret: ['token'], env: { HOME: '/home/op' } },
+    );
+    const state = newState(bound);
+    state.params = { token: '***' };
+    const { o } = options(bound, state);
+    expect(await executeRun(o)).toEqual({ status: 'completed' });
+    expect(seen[1]).toEqual({ out: 'from-a', token: 's3cret', home: '/home/op' });
+  });
+
   it('waits instead of applying when the params of a step say it does not act (an exec step without apply)', async () => {
     const world = new World();
     let looks = 0;
