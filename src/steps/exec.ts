@@ -196,6 +196,12 @@ export function commandLine(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-function clip(line: string): string {
-  return line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS)}…` : line;
+/**
+ * A line cut to LINE_CHARS at a space, never inside a word: a secret the engine masks later must
+ * not be cut in two, leaving its first half unmasked. A first word longer than that is left out.
+ */
+export function clip(line: string): string {
+  if (line.length <= LINE_CHARS) return line;
+  const cut = line.lastIndexOf(' ', LINE_CHARS);
+  return cut > 0 ? `${line.slice(0, cut)} …` : '…';
 }

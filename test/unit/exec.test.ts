@@ -4,7 +4,7 @@ import { previewRollback } from '../../src/engine/rollback.js';
 import { bindPlaybook } from '../../src/playbook/bind.js';
 import { parsePlaybook } from '../../src/playbook/load.js';
 import { stepProvides } from '../../src/steps/contract.js';
-import { commandLine, execStep, readOutput } from '../../src/steps/exec.js';
+import { clip, commandLine, execStep, readOutput } from '../../src/steps/exec.js';
 import { TailBuffer } from '../../src/util/tail.js';
 
 function problems(yaml: string): string[] {
@@ -118,6 +118,14 @@ describe('exec output', () => {
   it('falls back to the last stderr line when stdout is empty', () => {
     expect(readOutput({ stdout: tail(1024), output: tail(1024, 'error: deployment "x" not found\n') })).toEqual({ summary: 'error: deployment "x" not found' });
     expect(readOutput({ stdout: tail(1024), output: tail(1024) })).toEqual({});
+  });
+
+  it('cuts a long line at a space, never inside a word (a secret cut in two would escape its mask)', () => {
+    const secret = 'tok-' + 'x'.repeat(40);
+    const line = `${'word '.repeat(55)}${secret} and more`;
+    expect(clip(line)).toBe(`${'word '.repeat(55).trimEnd()} …`);
+    expect(clip(secret.repeat(10))).toBe('…');
+    expect(clip('short line')).toBe('short line');
   });
 
   it('quotes the arguments of a command line where a shell would need it', () => {
