@@ -6,6 +6,7 @@ import { TailBuffer } from '../util/tail.js';
 export const STOP_GRACE_MS = 5_000;
 /** How long to wait for a command's output streams after it exits (a background grandchild may hold them). */
 const DRAIN_MS = 500;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A command to run, and what bounds it. */
 export interface CommandSpec {
@@ -113,7 +114,11 @@ export async function startCommand(spec: CommandSpec): Promise<RunningCommand> {
 
   const onAbort = () => void stop('aborted');
   spec.signal.addEventListener('abort', onAbort, { once: true });
-  const timer = spec.deadline === undefined ? undefined : setTimeout(() => void stop('deadline'), Math.max(0, spec.deadline - spec.now()));
+  // Aborted while the command was being started: no abort event is coming any more.
+  if (spec.signal.aborted) onAbort();
+  const left = spec.deadline === undefined ? undefined : Math.max(0, spec.deadline - spec.now());
+  // Beyond setTimeout's range (about 24.8 days) a timer would fire at once.
+  const timer = left === undefined || left > MAX_TIMER_MS ? undefined : setTimeout(() => void stop('deadline'), left);
 
   const result = (async (): Promise<CommandResult> => {
     const end = await exited;

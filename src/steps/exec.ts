@@ -59,8 +59,8 @@ export type ExecParams = z.infer<typeof params>;
 type Role = 'check' | 'apply' | 'undo';
 
 interface ExecMemory {
-  /** Commands of this execution still running, stopped when the execution ends however it ends. */
-  running?: Set<RunningCommand>;
+  /** Commands of this execution starting or running, stopped when the execution ends however it ends. */
+  running?: Set<Promise<RunningCommand | undefined>>;
 }
 
 /**
@@ -113,36 +113,39 @@ async function runRole(role: Role, p: ExecParams, ctx: StepContext, extraEnv: Re
   const cmd = p[role] as string[];
   const mem = ctx.memory as ExecMemory;
   if (!mem.running) {
-    const running = new Set<RunningCommand>();
+    const running = new Set<Promise<RunningCommand | undefined>>();
     mem.running = running;
-    // Interrupted (Ctrl-C, SIGTERM): the engine stops waiting at once, then runs this before it saves and exits.
+    // Interrupted (Ctrl-C, SIGTERM): the engine stops waiting at once, then runs this before it
+    // saves and exits. A command still being started is waited for, then stopped.
     ctx.defer(async () => {
-      await Promise.all([...running].map((c) => c.stop('aborted')));
+      await Promise.all([...running].map(async (starting) => (await starting)?.stop('aborted')));
     });
   }
-  let running: RunningCommand;
+  const starting = startCommand({
+    argv: p.shell ? ['/bin/sh', '-c', cmd[0] as string] : cmd,
+    cwd: p.cwd === undefined ? ctx.cwd : path.resolve(ctx.cwd, p.cwd),
+    env: { ...process.env, ...p.env, MIGRATE_RUN: ctx.run, MIGRATE_STEP: ctx.step, ...extraEnv },
+    signal: ctx.signal,
+    deadline: ctx.deadline,
+    now: ctx.now,
+    outputLimit: p.outputLimit,
+  });
+  const tracked = starting.catch(() => undefined);
+  mem.running.add(tracked);
   try {
-    running = await startCommand({
-      argv: p.shell ? ['/bin/sh', '-c', cmd[0] as string] : cmd,
-      cwd: p.cwd === undefined ? ctx.cwd : path.resolve(ctx.cwd, p.cwd),
-      env: { ...process.env, ...p.env, MIGRATE_RUN: ctx.run, MIGRATE_STEP: ctx.step, ...extraEnv },
-      signal: ctx.signal,
-      deadline: ctx.deadline,
-      now: ctx.now,
-      outputLimit: p.outputLimit,
-    });
-  } catch (err) {
-    if (err instanceof CommandNotStartedError) throw new ExecError(`exec: ${err.message} (${role})`);
-    throw err;
-  }
-  mem.running.add(running);
-  try {
+    let running: RunningCommand;
+    try {
+      running = await starting;
+    } catch (err) {
+      if (err instanceof CommandNotStartedError) throw new ExecError(`exec: ${err.message} (${role})`);
+      throw err;
+    }
     const r = await running.result;
     // Stopped because the run was interrupted: what it printed while dying is no finding.
     if (r.stopped === 'aborted') throw ctx.signal.reason;
     return r;
   } finally {
-    mem.running.delete(running);
+    mem.running.delete(tracked);
   }
 }
 
