@@ -94,17 +94,13 @@ export const execStep = defineStep({
 
   async apply(p, ctx) {
     if (!p.apply) return {};
-    const r = await runRole('apply', p, ctx);
-    if (r.stopped === 'deadline') throw new Error(failure('apply', p.apply, r, "was still running at the step's timeout; its process group was stopped"));
-    if (r.code !== 0) throw new Error(failure('apply', p.apply, r, endText(r)));
+    const r = succeeded('apply', p.apply, await runRole('apply', p, ctx));
     return readOutput(r).outputs ?? {};
   },
 
   async undo(p, ctx, outputs) {
     if (!p.undo) return;
-    const r = await runRole('undo', p, ctx, { MIGRATE_OUTPUTS: JSON.stringify(outputs) });
-    if (r.stopped === 'deadline') throw new Error(failure('undo', p.undo, r, "was still running at the step's timeout; its process group was stopped"));
-    if (r.code !== 0) throw new Error(failure('undo', p.undo, r, endText(r)));
+    succeeded('undo', p.undo, await runRole('undo', p, ctx, { MIGRATE_OUTPUTS: JSON.stringify(outputs) }));
   },
 });
 
@@ -183,10 +179,13 @@ function parseObject(line: string): Record<string, unknown> | undefined {
   }
 }
 
-function failure(role: Role, cmd: string[], r: CommandResult, how: string): string {
+/** `r`, when the command exited 0; else the step's failure: the command, how it ended, its last lines. */
+function succeeded(role: Role, cmd: string[], r: CommandResult): CommandResult {
+  if (r.code === 0 && !r.stopped) return r;
+  const how = r.stopped === 'deadline' ? "was still running at the step's timeout; its process group was stopped" : endText(r);
   const lines = r.output.lastLines(FAILURE_LINES).map((l) => `  ${clip(l)}`);
   const head = `${role} \`${commandLine(cmd)}\` ${how}`;
-  return lines.length ? `${head}; its last output:\n${lines.join('\n')}` : `${head}, printing nothing`;
+  throw new ExecError(lines.length ? `${head}; its last output:\n${lines.join('\n')}` : `${head}, printing nothing`);
 }
 
 /** "exited with code 3", "was killed by SIGKILL". */

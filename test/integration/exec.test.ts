@@ -103,6 +103,20 @@ describe('exec step', () => {
     }
   });
 
+  it("fails an apply still running at the step's deadline, its group stopped", async () => {
+    const dir = await tempDir();
+    const script = await familyScript(dir);
+    const p = execStep.params.parse({ check: ['false'], apply: [node, script] });
+    const applying = execStep.apply?.(p, stepContext({ cwd: dir, deadline: Date.now() + 1000 }));
+    const family = await familyPids(dir);
+    try {
+      await expect(applying).rejects.toThrow(/^apply `.+family\.mjs` was still running at the step's timeout; its process group was stopped; its last output:\n {2}started$/);
+      await allGone(family);
+    } finally {
+      killAll(family);
+    }
+  });
+
   it('kills a group that ignores SIGTERM after the grace, the grandchild too', async () => {
     const dir = await tempDir();
     const script = await familyScript(dir, 'ignore');
