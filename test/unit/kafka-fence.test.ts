@@ -48,8 +48,10 @@ describe('run-store fencing', () => {
       rec(4, 'r', 0, 'a', 2, 0, 'A: step 2 done (stale)'),
     ];
     expect(resolve(log)).toEqual({ step: 'B: step 2 done', token: 2, fenced: [[4, 'written after a newer holder claimed the run']], superseded: [sessionKey('r', 0, 'a')] });
-    // Log position alone would have believed the stale record: without its fence the late write wins.
+    // The late write changes nothing: the run reads as it did before it landed.
     expect(resolve(log.slice(0, 4))).toMatchObject({ step: 'B: step 2 done', fenced: [] });
+    // The record that landed last is A's: a reader going by log position would have taken it.
+    expect(log.at(-1)?.offset).toBe(4);
   });
 
   it('a write of the old holder between the new holder’s read and its claim is not inherited, and so is fenced', () => {
