@@ -240,3 +240,11 @@ describe('a broken plugin is bad input naming its file (exit 2, one line, no sta
     expect(res.stderr).toMatch(/^hint: a step type of your own\? list its plugin under plugins: in migrate\.config\.yaml/m);
   });
 });
+
+describe('docs/writing-a-step-type.md', () => {
+  it('shows the worked plugin exactly as examples/plugins/file-line.mjs has it', async () => {
+    const doc = await readFile(path.join(repoRoot, 'docs/writing-a-step-type.md'), 'utf8');
+    const block = /<!-- examples\/plugins\/file-line\.mjs -->\n```js\n([\s\S]*?)```\n/.exec(doc)?.[1];
+    expect(block).toBe(await readFile(workedPlugin, 'utf8'));
+  });
+});
