@@ -90,11 +90,14 @@ type JsonSchema = {
 
 /** The params of a `with:` schema, from its JSON Schema (zod 4's toJSONSchema, on the input side). */
 export function describeParams(schema: unknown): { params: ParamListing[]; paramsNote?: string } {
+  if (typeof schema !== 'object' || schema === null || !('_zod' in schema)) {
+    return { params: [], paramsNote: 'not a zod 4 schema (zod 3, or another library), so its params cannot be listed' };
+  }
   let json: JsonSchema;
   try {
     json = z.toJSONSchema(schema as z.ZodType, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   } catch (err) {
-    return { params: [], paramsNote: `the params schema cannot be described (${err instanceof Error ? err.message : String(err)}); is it made with zod 4?` };
+    return { params: [], paramsNote: `the params schema cannot be described: ${err instanceof Error ? err.message : String(err)}` };
   }
   const required = new Set(json.required ?? []);
   const params = Object.entries(json.properties ?? {}).map(([name, p]) => ({

@@ -226,6 +226,20 @@ describe('a broken plugin is bad input naming its file (exit 2, one line, no sta
     });
   }
 
+  it('params from another zod (anything with safeParse) still point into the playbook', async () => {
+    // What zod 3 and zod 4 both return: issues with a path into the with: block.
+    const foreign = okPlugin('acme.count').replace(
+      /params: \{.*?\}\) \},/,
+      "params: { safeParse: (v) => typeof v.n === 'number' ? { success: true, data: v } : { success: false, error: { issues: [{ code: 'invalid_type', path: ['n'], message: 'expected a number' }] } } },",
+    );
+    const cwd = await teamRepo({ 'plugins/count.mjs': foreign, 'p.yaml': `${uses('acme.count')}    with: { n: "many" }\n` });
+    const res = await runCli(['validate', 'p.yaml'], { cwd });
+    expect(res.code).toBe(2);
+    expect(res.stdout).toBe('p.yaml:5:16: acme.count: steps[0].with.n: expected a number\n');
+    const listed = JSON.parse((await runCli(['steps', 'acme.count', '--json'], { cwd })).stdout) as { steps: unknown[] };
+    expect(listed.steps).toEqual([expect.objectContaining({ type: 'acme.count', params: [], paramsNote: 'not a zod 4 schema (zod 3, or another library), so its params cannot be listed' })]);
+  });
+
   it('files starting with _ in a plugin folder are helpers, not plugins', async () => {
     const cwd = await teamRepo({ 'plugins/_shared.mjs': 'export const x = 1;\n', 'plugins/ok.mjs': okPlugin('acme.ok'), 'p.yaml': uses('acme.ok') });
     const res = await runCli(['run', 'p.yaml'], { cwd });
