@@ -487,6 +487,7 @@ function loadConfigSync(state: { store: 'file' | 'kafka' }): Parameters<typeof o
     state: { ...state, topic: '__migrate_runs', lockTopic: '__migrate_locks', sessionTimeoutMs: 10_000 },
     flags: { provider: 'file', file: 'flags.json' },
     schemas: { source: 'dir', dir: 'schemas' },
+    plugins: [],
     file: undefined,
   };
 }

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stepTypes } from '../../src/steps/index.js';
 import { loadConfig } from '../../src/config.js';
 import { withRun, type LockedRun } from '../../src/engine/with-run.js';
 import { KafkaNotConfiguredError, RunLockedError } from '../../src/errors.js';
@@ -26,7 +27,7 @@ async function setup() {
   await writeFile(path.join(cwd, 't.yaml'), playbook);
   const config = await loadConfig({ cwd, env: {} }); // no Kafka configured
   const store = new MemoryRunStore();
-  const options = { cwd, config, env: {}, playbook: 't.yaml', params: { token: 's3cret' }, lock: { store, name: () => 'r' } };
+  const options = { cwd, config, env: {}, playbook: 't.yaml', stepTypes, params: { token: 's3cret' }, lock: { store, name: () => 'r' } };
   return { store, options };
 }
 
