@@ -91,6 +91,8 @@ interface VerifyMemory {
   operationKey?: OperationPointer[];
   /** When reading began: the completeness window starts here. */
   startedAt: number;
+  /** Completeness: when everything else was first enough. */
+  enoughAt?: number;
   /** Completeness: the time and end offsets to read up to before the source's operations until then are judged. */
   mark?: { at: number; offsets: Record<number, number> };
   failure?: Error;
@@ -289,16 +291,19 @@ function duplicateOperation(event: unknown, key: OperationPointer[], seen: Pick<
 }
 
 /**
- * Completeness, once everything else is enough. The first time, marks the time and the topic's end
- * offsets; once the reader has read up to the mark, asks the source for its operations from the
- * step's start to the mark less the grace (their events were produced before the mark, so they
- * are read), and fails naming each one no event carried.
+ * Completeness, once everything else is enough. It waits `grace` after that moment, then marks the
+ * time and the topic's end offsets; once the reader has read up to the mark, it asks the source for
+ * its operations from the step's start to the mark less the grace (so every operation performed
+ * until the step had enough events is judged, and each had `grace` to get its event out before the
+ * mark), and fails naming each one no event carried.
  */
 async function judgeCompleteness(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<{ done: boolean; fact: string; operations?: number }> {
   const c = p.completeness;
   if (!c || !mem.ops) return { done: true, fact: '' };
-  const kafka = await ctx.kafka();
+  mem.enoughAt ??= Date.now();
+  if (Date.now() < mem.enoughAt + c.grace) return { done: false, fact: `completeness: giving the last operations ${formatDuration(c.grace)} (grace) to get their events out` };
   if (!mem.mark) {
+    const kafka = await ctx.kafka();
     const at = Date.now();
     const offsets = Object.fromEntries((await kafka.topicOffsets(p.topic)).map((o) => [o.partition, o.lastStable ?? o.logEnd]));
     mem.mark = { at, offsets };
@@ -308,11 +313,6 @@ async function judgeCompleteness(p: Params, ctx: StepContext, mem: VerifyMemory)
   const behind = Object.entries(mark.offsets).some(([partition, end]) => (position[Number(partition)] ?? 0) < end) || (mem.checks?.pending ?? 0) > 0;
   if (behind) return { done: false, fact: `completeness: reading up to the end offsets of ${new Date(mark.at).toISOString()}` };
   const to = mark.at - c.grace;
-  if (to <= mem.startedAt) {
-    // The window is shorter than the grace: wait for it to open, with a new mark then.
-    if (Date.now() - c.grace > mem.startedAt) mem.mark = undefined;
-    return { done: false, fact: `completeness: waiting ${formatDuration(c.grace)} (grace) after the start for operations to judge` };
-  }
   const operations = await fetchOperations({ url: c.url, token: c.token, from: new Date(mem.startedAt), to: new Date(to), keyLength: mem.operationKey?.length ?? 1, signal: ctx.signal });
   const ops = mem.ops;
   const missing = missingOperations(operations, (h1, h2) => ops.findHash(h1, h2));
