@@ -285,9 +285,12 @@ function duplicateOperation(event: unknown, key: OperationPointer[], seen: Pick<
   const operation = Array.isArray(values) ? describeOperation(values, key) : '(unreadable)';
   const e = (event ?? {}) as { event_id?: unknown; event_version?: unknown };
   const second = [typeof e.event_id === 'string' ? `event_id ${e.event_id}` : undefined, typeof e.event_version === 'number' ? `v${e.event_version}` : undefined].filter(Boolean).join(', ');
-  return new Error(
-    `operation ${operation} published twice under different event_ids: first at ${where(seen)}, again at ${where(r)}${second ? ` (${second})` : ''}; a consumer would apply it twice`,
-  );
+  // As for a duplicate event_id: the two places in offset order, whichever partition was read first.
+  const places = [
+    { at: where(seen), text: where(seen) },
+    { at: where(r), text: `${where(r)}${second ? ` (${second})` : ''}` },
+  ].sort((x, y) => x.at.localeCompare(y.at, 'en', { numeric: true }));
+  return new Error(`operation ${operation} published twice under different event_ids: at ${places.map((x) => x.text).join(' and at ')}; a consumer would apply it twice`);
 }
 
 /**
