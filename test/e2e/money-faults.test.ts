@@ -2,7 +2,7 @@
 // them, a money fault is injected on request (one operation under two event_ids; an operation
 // without an event), and `migrate run` stops at kafka.verify naming the operation and the offsets
 // (or the missing operation). Run again with the fault off, the same run resumes and passes.
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { events, startCli, unique, workdir } from '../support/cli.js';
 import { startSource, writeFlags, type DemoService } from '../support/demo-services.js';
 import { kafkaBrokers } from '../support/kafka.js';
 import { testKafka } from '../support/kafka-client.js';
-import { exerciseCompletedSchema, exerciseCompletedSchemaV1 } from '../support/seed-schema.js';
+import { writeExerciseSchemas } from '../support/seed-schema.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -50,10 +50,7 @@ async function world(): Promise<{ topic: string; source: DemoService; cwd: strin
   const source = await startSource({ brokers: kafkaBrokers(), topic, flags, producerFlag: 'producer', completions: true, operationsToken: TOKEN });
   cleanups.push(() => source.stop());
   const cwd = await workdir({ 'money.yaml': playbook });
-  await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
-  for (const [v, schema] of [exerciseCompletedSchema, exerciseCompletedSchemaV1].entries()) {
-    await writeFile(path.join(cwd, `schemas/ExerciseCompleted/${v}.json`), JSON.stringify(schema));
-  }
+  await writeExerciseSchemas(cwd);
   return { topic, source, cwd };
 }
 

@@ -1,12 +1,10 @@
 // kafka.verify's versions and operationKey against real events: the built CLI runs a one-step
 // playbook reading from the earliest offset of a fresh topic, so the events are produced first and
 // no test waits for the step to begin.
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, runCli, unique, workdir } from '../support/cli.js';
 import { exactProducer, testKafka } from '../support/kafka-client.js';
-import { exerciseCompletedSchema, exerciseCompletedSchemaV1, exerciseEvent, exerciseEventV1, exerciseRecord } from '../support/seed-schema.js';
+import { exerciseEvent, exerciseEventV1, exerciseRecord, writeExerciseSchemas } from '../support/seed-schema.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -42,10 +40,7 @@ ${withLines.replace(/^/gm, '      ')}
     timeout: 60s
 `,
   });
-  for (const [v, schema] of [exerciseCompletedSchema, exerciseCompletedSchemaV1].entries()) {
-    await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
-    await writeFile(path.join(cwd, `schemas/ExerciseCompleted/${v}.json`), JSON.stringify(schema));
-  }
+  await writeExerciseSchemas(cwd);
   const res = await runCli(['run', 'verify.yaml', '--json'], { cwd, env: { MIGRATE_VERIFY_WORKERS: workers } });
   const failed = events(res.stdout).find((e) => e.type === 'step.failed');
   return { ...res, error: String(failed?.error ?? '') };
