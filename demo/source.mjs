@@ -5,7 +5,8 @@
 //
 //   node demo/source.mjs --brokers 127.0.0.1:9092 --topic datarep.exercises --flags ./flags.json \
 //     --producer-flag exercises-producer --kind func|form [--port 0] [--rate 40]
-//     [--versions 0|1|0,1] [--v1-topic TOPIC] [--completions] [--operations-token TOKEN]
+//     [--versions 0|1|0,1] [--v0-flag KEY] [--v1-flag KEY] [--v1-topic TOPIC] [--completions]
+//     [--operations-token TOKEN]
 //
 // stdout carries exactly one line, `LISTENING http://127.0.0.1:<port>`, once HTTP listens and the
 // producer is connected; everything else goes to stderr.
@@ -28,7 +29,7 @@ const RECORD_COUNT = 100;
 function usage(message) {
   process.stderr.write(
     `${NAME}: ${message}\nusage: node demo/source.mjs --brokers HOST:PORT[,...] --topic TOPIC --flags FILE ` +
-      `--producer-flag KEY [--kind func|form] [--port 0] [--rate 40] [--versions 0|1|0,1] [--v1-topic TOPIC] [--completions] [--operations-token TOKEN]\n`,
+      `--producer-flag KEY [--kind func|form] [--port 0] [--rate 40] [--versions 0|1|0,1] [--v0-flag KEY] [--v1-flag KEY] [--v1-topic TOPIC] [--completions] [--operations-token TOKEN]\n`,
   );
   process.exit(2);
 }
@@ -46,6 +47,8 @@ try {
       rate: { type: 'string', default: '40' },
       versions: { type: 'string', default: process.env.DEMO_VERSIONS ?? '0' },
       'v1-topic': { type: 'string' },
+      'v0-flag': { type: 'string' },
+      'v1-flag': { type: 'string' },
       completions: { type: 'boolean', default: process.env.DEMO_COMPLETIONS === '1' },
       'operations-token': { type: 'string', default: process.env.DEMO_OPERATIONS_TOKEN },
     },
@@ -76,6 +79,8 @@ if (!versions) usage(`--versions must be 0, 1 or 0,1, not ${JSON.stringify(args.
 /** Where each version goes: v1 to --v1-topic when given (a topic per version), else beside v0. */
 const topicOf = (version) => (version === 1 && args['v1-topic'] ? args['v1-topic'] : topic);
 const operationsToken = args['operations-token'] || undefined;
+/** A version with a flag of its own is published while that flag is ON, whatever --versions says. */
+const versionFlags = { 0: args['v0-flag'], 1: args['v1-flag'] };
 
 const log = (message) => process.stderr.write(`${new Date().toISOString()} [${NAME}] ${message}\n`);
 
@@ -182,14 +187,16 @@ async function sendMessages(messages) {
 function produceEvents(count) {
   return serially(async () => {
     const messages = [];
-    for (let i = 0; i < count; i++) {
+    const publishing = currentVersions();
+    // No version to publish: no operation is performed either.
+    for (let i = 0; i < count && publishing.length; i++) {
       const op = newOperation();
       const fault = pendingFaults.shift();
       if (fault === 'lost') {
         log(`fault lost: operation ${JSON.stringify(op.key)} performed, no event published`);
         continue;
       }
-      for (const [n, version] of versions.entries()) {
+      for (const [n, version] of publishing.entries()) {
         const copies = fault === 'double' ? 2 : 1;
         for (let c = 0; c < copies; c++) {
           const event = envelope(op, version, n === 0 && c === 0 && fault !== 'double' ? fault : undefined);
@@ -224,7 +231,14 @@ function duplicatePrevious() {
 // ---------------------------------------------------------------------------------------------
 // Publishing at --rate while the flag is ON
 
-const flags = flagWatcher(flagFile, [producerFlag], (key, on) => log(`flag ${key} is ${on ? 'ON: publishing' : 'OFF: not publishing'} to ${topic}`));
+const flags = flagWatcher(flagFile, [producerFlag, ...Object.values(versionFlags).filter(Boolean)], (key, on) =>
+  log(key === producerFlag ? `flag ${key} is ${on ? 'ON: publishing' : 'OFF: not publishing'} to ${topic}` : `flag ${key} is ${on ? 'ON' : 'OFF'}: publishing ${currentVersions().map((v) => `v${v}`).join(' and ') || 'no version'}`),
+);
+
+/** The versions the next operation is published as: by its flag where a version has one, else by --versions (or POST /admin/versions). */
+function currentVersions() {
+  return [0, 1].filter((v) => (versionFlags[v] ? flags.values[versionFlags[v]] : versions.includes(v)));
+}
 const tickMs = Math.min(100, Math.max(20, Math.round(1000 / rate)));
 let onSince;
 let sentSince = 0;
@@ -317,13 +331,15 @@ async function handle(req, res) {
     return send(res, 200, { operations: list });
   }
 
+  if (route === 'GET /admin/versions') return send(res, 200, { versions: currentVersions() });
+
   if (route === 'POST /admin/versions') {
     const body = await readJson(req);
     const next = Array.isArray(body?.versions) ? parseVersions(body.versions.join(',')) : undefined;
     if (!next) return send(res, 400, { error: 'bad_request', message: 'versions must be [0], [1] or [0,1]' });
     versions = next;
-    log(`publishing ExerciseCompleted ${versions.map((v) => `v${v} to ${topicOf(v)}`).join(' and ')}`);
-    return send(res, 200, { versions });
+    log(`publishing ExerciseCompleted ${currentVersions().map((v) => `v${v} to ${topicOf(v)}`).join(' and ') || 'in no version'}`);
+    return send(res, 200, { versions: currentVersions() });
   }
 
   if (route === 'POST /admin/fault') {
@@ -398,5 +414,6 @@ try {
 }
 ticker = setInterval(tick, tickMs);
 const address = server.address();
-log(`kind ${args.kind}, versions ${versions.map((v) => `v${v} to ${topicOf(v)}`).join(' and ')}${args.completions ? ', a candidate per completion' : ''}, brokers ${brokers.join(',')}, flag ${producerFlag} in ${flagFile}, rate ${rate}/s`);
+const versionText = [0, 1].map((v) => (versionFlags[v] ? `v${v} to ${topicOf(v)} while ${versionFlags[v]} is ON` : versions.includes(v) ? `v${v} to ${topicOf(v)}` : '')).filter(Boolean);
+log(`kind ${args.kind}, versions ${versionText.join(' and ') || 'none'}${args.completions ? ', a candidate per completion' : ''}, brokers ${brokers.join(',')}, flag ${producerFlag} in ${flagFile}, rate ${rate}/s`);
 process.stdout.write(`LISTENING http://127.0.0.1:${address.port}\n`);

@@ -306,6 +306,28 @@ describe('demo/source.mjs: versions and operations', () => {
     for (const o of listed.operations) expect(Date.parse(o.at)).toBeGreaterThanOrEqual(Date.parse(from));
     expect((await fetch(`${source.url}/operations?from=x&to=y`, { headers: { authorization: 'Bearer tok' } })).status).toBe(400);
   });
+
+  it('--v0-flag, --v1-flag: each version is published while its flag is ON; no version, no operation', async () => {
+    const { topic, flags } = await world('src-vflags');
+    await writeFlags(flags, { v0: true, v1: false });
+    const source = track(await startSource({ brokers: kafkaBrokers(), topic, flags, producerFlag: 'p', v0Flag: 'v0', v1Flag: 'v1', completions: true }));
+    const versions = async () => (await get<{ versions: number[] }>(`${source.url}/admin/versions`)).body.versions;
+    const produce = async (count: number) => (await post<{ produced: number }>(`${source.url}/admin/produce`, { count })).body.produced;
+    await eventually(async () => JSON.stringify(await versions()) === '[0]', 10_000);
+    expect(await produce(1)).toBe(1);
+    await writeFlags(flags, { v0: true, v1: true }); // the dual publish
+    await eventually(async () => JSON.stringify(await versions()) === '[0,1]', 10_000);
+    expect(await produce(1)).toBe(2);
+    await writeFlags(flags, { v0: false, v1: true });
+    await eventually(async () => JSON.stringify(await versions()) === '[1]', 10_000);
+    expect(await produce(1)).toBe(1);
+    await writeFlags(flags, { v0: false, v1: false });
+    await eventually(async () => (await versions()).length === 0, 10_000);
+    expect(await produce(3)).toBe(0);
+    expect((await readEvents(topic, 4)).map((r) => r.event.event_version)).toEqual([0, 0, 1, 1]);
+    const all = await fetch(`${source.url}/operations?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`).then((r) => r.json() as Promise<{ operations: unknown[] }>);
+    expect(all.operations).toHaveLength(3);
+  });
 });
 
 describe('demo/consumer.mjs', () => {
