@@ -2,7 +2,7 @@
 // them, a money fault is injected on request (one operation under two event_ids; an operation
 // without an event), and `migrate run` stops at kafka.verify naming the operation and the offsets
 // (or the missing operation). Run again with the fault off, the same run resumes and passes.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,9 @@ async function runWhileOperating(w: { topic: string; source: DemoService; cwd: s
   expect(await post(`${w.source.url}/admin/produce`, { count: 6 })).toBe(200);
   const res = await run.result;
   expect(res.stdout + res.stderr).not.toContain(TOKEN);
+  // The run's state keeps the secret masked.
+  const state = await readFile(path.join(w.cwd, '.migrate', `money-${w.topic}.json`), 'utf8');
+  expect(state).not.toContain(TOKEN);
   return { ...res, error: String(events(res.stdout).find((e) => e.type === 'step.failed')?.error ?? '') };
 }
 
@@ -91,6 +94,7 @@ describe('money faults stop kafka.verify', () => {
 
     const again = await runWhileOperating(w);
     expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(events(again.stdout).find((e) => e.type === 'run.started')?.resumed).toBe(true);
     expect(again.stdout).toMatch(/no operation twice; each of the 6 operations the source performed from \S+ to \S+ has one event/);
   });
 
@@ -105,6 +109,7 @@ describe('money faults stop kafka.verify', () => {
 
     const again = await runWhileOperating(w);
     expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(events(again.stdout).find((e) => e.type === 'run.started')?.resumed).toBe(true);
     expect(again.stdout).toMatch(/each of the 6 operations the source performed from \S+ to \S+ has one event/);
   });
 });
