@@ -6,7 +6,8 @@
 // What is compared:
 //   lag/drain check   `migrate run` of a one-look kafka.drain playbook   vs  Kafka's ConsumerGroupCommand --describe
 //                     (kcat cannot read a group's committed offsets, so it has no row here)
-//   verify            `migrate run` of kafka.verify (from: earliest) over N events  vs  kcat -C -e to /dev/null
+//   verify            `migrate run` of kafka.verify (from: earliest) over N events  vs  kcat -C -e to /dev/null;
+//                     and with operationKey (two pointers) vs without
 //   verify per codec  the same N events written by kcat -z none, lz4 and zstd: each rate vs the uncompressed one
 //   start-up          migrate --help, migrate status                      vs  node -e 0
 //   drain detection   commit that brings lag to 0 -> kafka.drain done     vs  its poll interval
@@ -149,6 +150,10 @@ async function main() {
       await writeFile(path.join(cwd, 'verify.yaml'), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${EVENTS}, from: earliest }\n    interval: 200ms\n    timeout: 30m\n`);
       log('verify: migrate runs');
       const ours = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', 'verify.yaml', '--name', `v${i}`], { env, cwd }));
+      // The same events with operationKey: every event's operation pointed at, hashed and kept beside its id.
+      await writeFile(path.join(cwd, 'verify-op.yaml'), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${EVENTS}, from: earliest, operationKey: [/payload/exercise_id, /payload/candidate_id] }\n    interval: 200ms\n    timeout: 30m\n`);
+      log('verify: migrate runs with operationKey');
+      const withOps = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', 'verify-op.yaml', '--name', `o${i}`], { env, cwd }));
       log('verify: kcat runs');
       const kcat = await repeat(RUNS, () => timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n']));
       const a = stats(ours.map((r) => EVENTS / (r.ms / 1000)));
@@ -156,6 +161,9 @@ async function main() {
       const rss = stats(ours.map((r) => r.rssKb / 1024));
       const eps = (v) => `${Math.round(v).toLocaleString('en')} ev/s`;
       rows.push({ what: `verify ${EVENTS.toLocaleString('en')} events (schema + duplicates)`, migrate: fmtStat(a, eps), peer: `kcat -C -e ${fmtStat(b, eps)}`, ratio: `${(a.median / b.median).toFixed(2)}× kcat's rate`, target: '≥ 0.5×', ok: a.median / b.median >= 0.5 });
+      const o = stats(withOps.map((r) => EVENTS / (r.ms / 1000)));
+      const orss = stats(withOps.map((r) => r.rssKb / 1024));
+      rows.push({ what: `verify with operationKey (2 pointers; peak RSS ${fmtStat(orss, (v) => `${v.toFixed(0)} MB`)})`, migrate: fmtStat(o, eps), peer: `without ${fmtStat(a, eps)}`, ratio: `${(o.median / a.median).toFixed(2)}× without`, target: '', ok: undefined });
       rows.push({ what: 'verify peak RSS', migrate: fmtStat(rss, (v) => `${v.toFixed(0)} MB`), peer: `kcat ${fmtStat(stats(kcat.map((r) => r.rssKb / 1024)), (v) => `${v.toFixed(0)} MB`)}`, ratio: '', target: '≤ 200 MB', ok: rss.max <= 200 });
     }
 

@@ -5,6 +5,8 @@
 //
 //   node demo/source.mjs --brokers 127.0.0.1:9092 --topic datarep.exercises --flags ./flags.json \
 //     --producer-flag exercises-producer --kind func|form [--port 0] [--rate 40]
+//     [--versions 0|1|0,1] [--v0-flag KEY] [--v1-flag KEY] [--v1-topic TOPIC] [--completions]
+//     [--operations-token TOKEN]
 //
 // stdout carries exactly one line, `LISTENING http://127.0.0.1:<port>`, once HTTP listens and the
 // producer is connected; everything else goes to stderr.
@@ -27,7 +29,7 @@ const RECORD_COUNT = 100;
 function usage(message) {
   process.stderr.write(
     `${NAME}: ${message}\nusage: node demo/source.mjs --brokers HOST:PORT[,...] --topic TOPIC --flags FILE ` +
-      `--producer-flag KEY [--kind func|form] [--port 0] [--rate 40]\n`,
+      `--producer-flag KEY [--kind func|form] [--port 0] [--rate 40] [--versions 0|1|0,1] [--v0-flag KEY] [--v1-flag KEY] [--v1-topic TOPIC] [--completions] [--operations-token TOKEN]\n`,
   );
   process.exit(2);
 }
@@ -43,6 +45,12 @@ try {
       kind: { type: 'string', default: 'func' },
       port: { type: 'string', default: '0' },
       rate: { type: 'string', default: '40' },
+      versions: { type: 'string', default: process.env.DEMO_VERSIONS ?? '0' },
+      'v1-topic': { type: 'string' },
+      'v0-flag': { type: 'string' },
+      'v1-flag': { type: 'string' },
+      completions: { type: 'boolean', default: process.env.DEMO_COMPLETIONS === '1' },
+      'operations-token': { type: 'string', default: process.env.DEMO_OPERATIONS_TOKEN },
     },
     strict: true,
     allowPositionals: false,
@@ -59,6 +67,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port must be a
 if (!Number.isFinite(rate) || rate <= 0) usage(`--rate must be a positive number of events per second, not ${JSON.stringify(args.rate)}`);
 const { topic, flags: flagFile } = args;
 const producerFlag = args['producer-flag'];
+
+/** "0", "1", "0,1" (or "both"): the versions each operation is published as. */
+function parseVersions(text) {
+  const list = (text === 'both' ? '0,1' : String(text)).split(',').map((v) => v.trim());
+  if (!list.length || list.some((v) => v !== '0' && v !== '1') || new Set(list).size !== list.length) return undefined;
+  return list.map(Number).sort();
+}
+let versions = parseVersions(args.versions);
+if (!versions) usage(`--versions must be 0, 1 or 0,1, not ${JSON.stringify(args.versions)}`);
+/** Where each version goes: v1 to --v1-topic when given (a topic per version), else beside v0. */
+const topicOf = (version) => (version === 1 && args['v1-topic'] ? args['v1-topic'] : topic);
+const operationsToken = args['operations-token'] || undefined;
+/** A version with a flag of its own is published while that flag is ON, whatever --versions says. */
+const versionFlags = { 0: args['v0-flag'], 1: args['v1-flag'] };
 
 const log = (message) => process.stderr.write(`${new Date().toISOString()} [${NAME}] ${message}\n`);
 
@@ -96,6 +118,30 @@ function recordOf(id) {
 const randomId = () => `ex-${Math.floor(Math.random() * RECORD_COUNT)}`;
 
 // ---------------------------------------------------------------------------------------------
+// Operations: each published event (or pair, v0 and v1) is one business operation, a candidate
+// completing an exercise, keyed by [exercise_id, candidate_id]. With --completions each operation
+// has a candidate of its own (a new completion); without it the candidate is the record's, as the
+// sync endpoint serves it, and the same key comes back whenever the id does.
+
+/** Distinguishes this process's candidates from another source's. */
+const RUN_TAG = randomUUID().slice(0, 6);
+let operationCount = 0;
+/** The operations performed, oldest first: {key, at (epoch ms)}; the last OPERATIONS_KEPT. */
+const operations = [];
+const OPERATIONS_KEPT = 200_000;
+
+function newOperation() {
+  const id = randomId();
+  const payload = recordOf(id);
+  const n = operationCount++;
+  if (args.completions) payload.candidate_id = `candidate-${RUN_TAG}-${n}`;
+  const op = { key: [payload.exercise_id, payload.candidate_id], at: Date.now(), payload, score: (n * 37) % 101 };
+  operations.push(op);
+  if (operations.length > OPERATIONS_KEPT) operations.splice(0, operations.length - OPERATIONS_KEPT);
+  return op;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Kafka
 
 const kafka = demoKafka({ name: NAME, brokers, retries: 3 });
@@ -116,34 +162,54 @@ function serially(fn) {
   return p;
 }
 
-function envelope(id) {
-  const payload = recordOf(id);
-  const fault = pendingFaults.shift();
+/** The event of an operation as `version`; `fault` (invalid, mismatch) changes its payload. */
+function envelope(op, version, fault) {
+  const payload = version === 1 ? { ...op.payload, score: op.score } : { ...op.payload };
   if (fault === 'invalid') payload.title = 404; // schema says string
   if (fault === 'mismatch') payload.title = `${payload.title} (stale copy)`;
-  if (fault) log(`fault ${fault}: event for ${id}`);
-  return { event_id: randomUUID(), event_version: 0, event_name: 'ExerciseCompleted', produced_at: new Date().toISOString(), payload };
+  if (fault) log(`fault ${fault}: event for ${payload.exercise_id}`);
+  return { event_id: randomUUID(), event_version: version, event_name: 'ExerciseCompleted', produced_at: new Date().toISOString(), payload };
 }
 
+/** Sends messages ({topic, key, value}) in one request, grouped by topic. */
 async function sendMessages(messages) {
-  await producer.send({ topic, acks: -1, messages });
+  const topics = [...new Set(messages.map((m) => m.topic))];
+  await producer.sendBatch({ acks: -1, topicMessages: topics.map((t) => ({ topic: t, messages: messages.filter((m) => m.topic === t).map(({ key, value }) => ({ key, value })) })) });
   produced += messages.length;
   lastMessage = messages[messages.length - 1];
 }
 
-/** Publishes `count` fresh events (one call, one batch); resolves when the broker has them all. */
+/**
+ * Performs `count` operations, each published as every version of --versions (one call, one
+ * batch); resolves with the number of messages once the broker has them all. A `lost` fault
+ * performs its operation without an event; `double` publishes it twice, under two event_ids.
+ */
 function produceEvents(count) {
   return serially(async () => {
     const messages = [];
-    for (let i = 0; i < count; i++) {
-      const event = envelope(randomId());
-      const message = { key: event.payload.exercise_id, value: JSON.stringify(event) };
-      messages.push(message);
-      if (duplicateNext) {
-        duplicateNext = false;
-        log(`fault duplicate: event ${event.event_id} sent twice`);
-        messages.push(message);
+    const publishing = currentVersions();
+    // No version to publish: no operation is performed either.
+    for (let i = 0; i < count && publishing.length; i++) {
+      const op = newOperation();
+      const fault = pendingFaults.shift();
+      if (fault === 'lost') {
+        log(`fault lost: operation ${JSON.stringify(op.key)} performed, no event published`);
+        continue;
       }
+      for (const [n, version] of publishing.entries()) {
+        const copies = fault === 'double' ? 2 : 1;
+        for (let c = 0; c < copies; c++) {
+          const event = envelope(op, version, n === 0 && c === 0 && fault !== 'double' ? fault : undefined);
+          const message = { topic: topicOf(version), key: event.payload.exercise_id, value: JSON.stringify(event) };
+          messages.push(message);
+          if (duplicateNext) {
+            duplicateNext = false;
+            log(`fault duplicate: event ${event.event_id} sent twice`);
+            messages.push(message);
+          }
+        }
+      }
+      if (fault === 'double') log(`fault double: operation ${JSON.stringify(op.key)} published under two event_ids`);
     }
     if (messages.length) await sendMessages(messages);
     return messages.length;
@@ -165,7 +231,14 @@ function duplicatePrevious() {
 // ---------------------------------------------------------------------------------------------
 // Publishing at --rate while the flag is ON
 
-const flags = flagWatcher(flagFile, [producerFlag], (key, on) => log(`flag ${key} is ${on ? 'ON: publishing' : 'OFF: not publishing'} to ${topic}`));
+const flags = flagWatcher(flagFile, [producerFlag, ...Object.values(versionFlags).filter(Boolean)], (key, on) =>
+  log(key === producerFlag ? `flag ${key} is ${on ? 'ON: publishing' : 'OFF: not publishing'} to ${topic}` : `flag ${key} is ${on ? 'ON' : 'OFF'}: publishing ${currentVersions().map((v) => `v${v}`).join(' and ') || 'no version'}`),
+);
+
+/** The versions the next operation is published as: by its flag where a version has one, else by --versions (or POST /admin/versions). */
+function currentVersions() {
+  return [0, 1].filter((v) => (versionFlags[v] ? flags.values[versionFlags[v]] : versions.includes(v)));
+}
 const tickMs = Math.min(100, Math.max(20, Math.round(1000 / rate)));
 let onSince;
 let sentSince = 0;
@@ -249,12 +322,32 @@ async function handle(req, res) {
     return record ? send(res, 200, record) : send(res, 404, { error: 'not_found', message: `no exercise ${m[1]}` });
   }
 
+  if (route === 'GET /operations') {
+    if (operationsToken && req.headers.authorization !== `Bearer ${operationsToken}`) return send(res, 401, { error: 'unauthorized', message: 'a bearer token is required' });
+    const from = Date.parse(url.searchParams.get('from') ?? '');
+    const to = Date.parse(url.searchParams.get('to') ?? '');
+    if (Number.isNaN(from) || Number.isNaN(to)) return send(res, 400, { error: 'bad_request', message: 'from and to must be ISO 8601 times' });
+    const list = operations.filter((o) => o.at >= from && o.at < to).map((o) => ({ key: o.key, at: new Date(o.at).toISOString() }));
+    return send(res, 200, { operations: list });
+  }
+
+  if (route === 'GET /admin/versions') return send(res, 200, { versions: currentVersions() });
+
+  if (route === 'POST /admin/versions') {
+    const body = await readJson(req);
+    const next = Array.isArray(body?.versions) ? parseVersions(body.versions.join(',')) : undefined;
+    if (!next) return send(res, 400, { error: 'bad_request', message: 'versions must be [0], [1] or [0,1]' });
+    versions = next;
+    log(`publishing ExerciseCompleted ${currentVersions().map((v) => `v${v} to ${topicOf(v)}`).join(' and ') || 'in no version'}`);
+    return send(res, 200, { versions: currentVersions() });
+  }
+
   if (route === 'POST /admin/fault') {
     const body = await readJson(req);
     const type = body?.type;
-    if (type === 'invalid' || type === 'mismatch') pendingFaults.push(type);
+    if (type === 'invalid' || type === 'mismatch' || type === 'double' || type === 'lost') pendingFaults.push(type);
     else if (type === 'duplicate') duplicatePrevious().catch((err) => log(`duplicate failed: ${err.message}`));
-    else return send(res, 400, { error: 'bad_request', message: 'type must be one of invalid, duplicate, mismatch' });
+    else return send(res, 400, { error: 'bad_request', message: 'type must be one of invalid, duplicate, mismatch, double, lost' });
     log(`fault ${type} accepted`);
     return send(res, 202, { accepted: type });
   }
@@ -269,7 +362,7 @@ async function handle(req, res) {
     return send(res, 200, { produced: n });
   }
 
-  if (['/health', '/admin/fault', '/admin/produce', '/api/v0/exercises'].includes(url.pathname) || m) {
+  if (['/health', '/admin/fault', '/admin/produce', '/admin/versions', '/operations', '/api/v0/exercises'].includes(url.pathname) || m) {
     return send(res, 405, { error: 'method_not_allowed', message: `${req.method} ${url.pathname}` });
   }
   return send(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
@@ -321,5 +414,6 @@ try {
 }
 ticker = setInterval(tick, tickMs);
 const address = server.address();
-log(`kind ${args.kind}, topic ${topic}, brokers ${brokers.join(',')}, flag ${producerFlag} in ${flagFile}, rate ${rate}/s`);
+const versionText = [0, 1].map((v) => (versionFlags[v] ? `v${v} to ${topicOf(v)} while ${versionFlags[v]} is ON` : versions.includes(v) ? `v${v} to ${topicOf(v)}` : '')).filter(Boolean);
+log(`kind ${args.kind}, versions ${versionText.join(' and ') || 'none'}${args.completions ? ', a candidate per completion' : ''}, brokers ${brokers.join(',')}, flag ${producerFlag} in ${flagFile}, rate ${rate}/s`);
 process.stdout.write(`LISTENING http://127.0.0.1:${address.port}\n`);

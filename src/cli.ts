@@ -149,6 +149,19 @@ export function buildProgram(): Command {
   });
 
   addOptions(
+    program
+      .command('steps')
+      .description('list the step types available here, built-in and from plugins (migrate.config.yaml plugins:), with their params')
+      .argument('[type]', 'show one step type in detail'),
+    commandOptions.steps,
+  )
+    .addHelpText('after', '\nExit codes: 0 listed, 2 no such type or a plugin does not load (naming its file).')
+    .action(async (type: string | undefined, opts: FlagsOf<'steps'>) => {
+      const { stepsCommand } = await import('./commands/steps.js');
+      process.exitCode = await stepsCommand(type, { ...common(), ...opts });
+    });
+
+  addOptions(
     program.command('doctor').description('check that Kafka, the flag provider, the schema source and the state directory are reachable and usable'),
     commandOptions.doctor,
   )

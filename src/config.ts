@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { InvalidInputError, UsageError } from './errors.js';
+import { InvalidInputError, UsageError, type InputProblem, type SourcePos } from './errors.js';
 import { YamlSource, zodProblems } from './util/yaml-source.js';
 import { parseDuration } from './util/time.js';
 
@@ -89,6 +89,8 @@ const configSchema = z
       })
       .strict()
       .optional(),
+    /** Local step plugins: .js/.mjs files, or folders of them, relative to the config file. */
+    plugins: z.array(z.string().min(1, 'expected a path to a .js/.mjs file or a folder of them')).optional(),
     notify: z
       .object({
         /** Receives a JSON POST when a run pauses at a gate, fails or completes. */
@@ -126,8 +128,17 @@ export interface Config {
   schemas: SchemasConfig;
   /** Run notifications: a webhook URL (env MIGRATE_NOTIFY_WEBHOOK), if any. */
   notify?: { webhook: string };
+  /** Local step plugins as `plugins:` lists them, resolved against the config file's folder. */
+  plugins: PluginRef[];
   /** The config file read, if any. */
   file: string | undefined;
+}
+
+/** One `plugins:` entry: a file or folder, and where the config names it (for messages). */
+export interface PluginRef {
+  /** Absolute path of a .js/.mjs file or a folder of them. */
+  path: string;
+  at: SourcePos;
 }
 
 /**
@@ -178,6 +189,7 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
   const file = o.configPath ? path.resolve(o.cwd, o.configPath) : path.join(o.cwd, 'migrate.config.yaml');
   let fromFile: ConfigFile = {};
   let used: string | undefined;
+  const plugins: PluginRef[] = [];
   if (existsSync(file)) {
     const display = path.relative(o.cwd, file) || file;
     const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -190,6 +202,7 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
     if (!parsed.success) throw new InvalidInputError(zodProblems(source, parsed.error, []));
     fromFile = parsed.data;
     used = file;
+    plugins.push(...pluginRefs(source, fromFile.plugins ?? [], path.dirname(file)));
   } else if (o.configPath) {
     throw new UsageError(`config file ${o.configPath} does not exist`);
   }
@@ -229,7 +242,20 @@ export async function loadConfig(o: ConfigOptions): Promise<Config> {
   const schemas = schemasConfig(env, fromFile.schemas, o.cwd);
   const webhook = env.MIGRATE_NOTIFY_WEBHOOK || fromFile.notify?.webhook;
   if (webhook && !isHttpUrl(webhook)) throw new UsageError('MIGRATE_NOTIFY_WEBHOOK: not an http:// or https:// URL');
-  return { kafka, stateDir, state, flags, schemas, ...(webhook ? { notify: { webhook } } : {}), file: used };
+  return { kafka, stateDir, state, flags, schemas, ...(webhook ? { notify: { webhook } } : {}), plugins, file: used };
+}
+
+/** The `plugins:` entries, each resolved against the config file's folder; one that does not exist is bad input at its entry. */
+function pluginRefs(source: YamlSource, entries: readonly string[], dir: string): PluginRef[] {
+  const problems: InputProblem[] = [];
+  const refs = entries.map((entry, i) => {
+    const at = source.problemAt(['plugins', i], '');
+    const ref = { path: path.resolve(dir, entry), at: { file: at.file, line: at.line, col: at.col } };
+    if (!existsSync(ref.path)) problems.push({ ...ref.at, message: `plugins[${i}]: ${entry} does not exist (paths are relative to the config file)` });
+    return ref;
+  });
+  if (problems.length) throw new InvalidInputError(problems);
+  return refs;
 }
 
 /** The CA file's absolute path, once it is known to hold a PEM certificate (it is read again at connect). */

@@ -1,7 +1,9 @@
+import { loadConfig } from '../config.js';
 import { InvalidInputError } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
-import { stepProvides, type StepType } from '../steps/contract.js';
+import { stepProvides, type StepType, type StepTypes } from '../steps/contract.js';
+import { loadStepTypes } from '../steps/plugins.js';
 import { renderMermaid, type GraphStep } from '../ui/graph.js';
 import type { CommonOptions, FlagsOf } from './options.js';
 
@@ -22,9 +24,12 @@ function kindOf(type: StepType<unknown>, params?: unknown): GraphStep['kind'] {
  * bad input, as for run); without any, a playbook whose required params are missing is still
  * drawn, its titles showing their ${{ }} templates.
  */
-export async function playbookGraph(ref: string, o: { cwd: string; param: string[]; env?: Record<string, string | undefined> }): Promise<{ title: string; steps: GraphStep[] }> {
+export async function playbookGraph(
+  ref: string,
+  o: { cwd: string; param: string[]; stepTypes: StepTypes; env?: Record<string, string | undefined> },
+): Promise<{ title: string; steps: GraphStep[] }> {
   const params = parseParamArgs(o.param);
-  const loaded = await loadPlaybook(ref, o.cwd);
+  const loaded = await loadPlaybook(ref, o.cwd, o.stepTypes);
   try {
     const bound = bindPlaybook(loaded, params, o.env);
     return { title: loaded.spec.name, steps: bound.steps.map((s) => ({ id: s.spec.id, uses: s.spec.uses, title: s.title, kind: kindOf(s.type, s.params) })) };
@@ -40,7 +45,8 @@ function unbound(loaded: LoadedPlaybook): GraphStep[] {
 
 /** `migrate graph <playbook>`: a Mermaid flowchart of the steps, on stdout. */
 export async function graphCommand(ref: string, o: GraphCommandOptions): Promise<number> {
-  const { title, steps } = await playbookGraph(ref, o);
+  const config = await loadConfig({ cwd: o.cwd, configPath: o.config, ...(o.env ? { env: o.env } : {}) });
+  const { title, steps } = await playbookGraph(ref, { ...o, stepTypes: await loadStepTypes(config.plugins, o.cwd) });
   o.out.write(renderMermaid(title, steps));
   return 0;
 }

@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { formatProblem, InvalidInputError, MigrateError } from '../errors.js';
 import { builtinPlaybookDir, listPlaybookNames, loadPlaybook } from '../playbook/load.js';
+import type { StepTypes } from '../steps/contract.js';
+import { loadStepTypes } from '../steps/plugins.js';
+import { loadConfig } from '../config.js';
 import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate list`; --names prints names only, one a line (for shell completion). */
@@ -21,7 +24,7 @@ export interface PlaybookListing {
 }
 
 /** Every playbook in ./playbooks/ and the built-ins, with its description, params and step count. */
-export async function listPlaybooks(cwd: string): Promise<PlaybookListing[]> {
+export async function listPlaybooks(cwd: string, stepTypes: StepTypes): Promise<PlaybookListing[]> {
   const out: PlaybookListing[] = [];
   for (const name of listPlaybookNames(cwd)) {
     const find = (dir: string) => ['.yaml', '.yml'].map((ext) => path.join(dir, name + ext)).find((f) => existsSync(f));
@@ -29,7 +32,7 @@ export async function listPlaybooks(cwd: string): Promise<PlaybookListing[]> {
     const file = local ?? find(builtinPlaybookDir) ?? path.join(builtinPlaybookDir, `${name}.yaml`);
     const listing: PlaybookListing = { name, source: local ? 'local' : 'built-in', file: path.relative(cwd, file).startsWith('..') ? file : path.relative(cwd, file), params: [], steps: 0 };
     try {
-      const { spec } = await loadPlaybook(name, cwd); // a name it cannot take is listed with why
+      const { spec } = await loadPlaybook(name, cwd, stepTypes); // a name it cannot take is listed with why
       if (spec.description) listing.description = spec.description.trim().replace(/\s+/g, ' ');
       listing.params = Object.entries(spec.params ?? {}).map(([p, d]) => ({
         name: p,
@@ -54,7 +57,8 @@ export async function listCommand(o: ListCommandOptions): Promise<number> {
     if (names.length) o.out.write(names.join('\n') + '\n');
     return 0;
   }
-  const playbooks = await listPlaybooks(o.cwd);
+  const config = await loadConfig({ cwd: o.cwd, configPath: o.config });
+  const playbooks = await listPlaybooks(o.cwd, await loadStepTypes(config.plugins, o.cwd));
   if (o.json) {
     o.out.write(JSON.stringify({ playbooks }) + '\n');
     return 0;

@@ -124,6 +124,9 @@ export const commandOptions = {
   report: {
     out: value('-o, --out <file>', 'write the report to this file instead of stdout', { completes: 'file' }),
   },
+  steps: {
+    json: flag('--json', 'print one JSON object: {steps: [{type, source, file, docs, apply, undo, gate, needs, timeoutMs, intervalMs, params: [{name, type, required, default, description}]}]}'),
+  },
   doctor: {
     writeCheck: flag('--write-check', 'also create and delete a scratch topic (needs Create and Delete on topics)'),
     json: flag('--json', 'print one JSON object: {ok, checks: [{name, status, message, fix}]}'),

@@ -2,6 +2,7 @@ import { loadConfig } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { planPlaybook } from '../engine/plan.js';
 import { parseParamArgs } from '../playbook/bind.js';
+import { loadStepTypes } from '../steps/plugins.js';
 import { paint } from '../ui/paint.js';
 import { planJson, renderPlan } from '../ui/plan-view.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
@@ -13,7 +14,7 @@ export interface PlanCommandOptions extends CommonOptions, Interruptible, FlagsO
 export async function planCommand(playbook: string, o: PlanCommandOptions): Promise<number> {
   // No --state-dir: a plan reads and writes no run state.
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config });
-  const result = await planPlaybook({ playbook, cwd: o.cwd, config, params: parseParamArgs(o.param), signal: o.signal });
+  const result = await planPlaybook({ playbook, stepTypes: await loadStepTypes(config.plugins, o.cwd), cwd: o.cwd, config, params: parseParamArgs(o.param), signal: o.signal });
   o.out.write(o.json ? JSON.stringify(planJson(result)) + '\n' : renderPlan(result, paint(o.color)));
   return result.interrupted ? ExitCode.interrupted : ExitCode.completed;
 }

@@ -4,6 +4,7 @@ import { ExitCode, RollbackNotConfirmedError } from '../errors.js';
 import { rollbackRun, type RollbackPreview } from '../engine/rollback.js';
 import { quoteArg } from '../engine/run-playbook.js';
 import { openRunStore } from '../state/open-store.js';
+import { loadStepTypes } from '../steps/plugins.js';
 import { paint } from '../ui/paint.js';
 import { askGate, canPrompt } from '../ui/prompt.js';
 import { createRenderer } from '../ui/render.js';
@@ -51,6 +52,7 @@ export async function rollbackCommand(run: string, o: RollbackCommandOptions): P
 
   const result = await rollbackRun({
     run,
+    stepTypes: await loadStepTypes(config.plugins, o.cwd),
     cwd: o.cwd,
     config,
     store: openRunStore(config, { signal: o.signal }),

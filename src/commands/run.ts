@@ -4,9 +4,11 @@ import { ExitCode, MigrateError, UsageError } from '../errors.js';
 import { runPlaybook, storedParams, type SkipRequest } from '../engine/run-playbook.js';
 import { parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
+import { loadStepTypes } from '../steps/plugins.js';
 import { isValidRunName } from '../state/run-name.js';
 import { openRunStore } from '../state/open-store.js';
 import type { RunStore } from '../state/store.js';
+import type { StepTypes } from '../steps/contract.js';
 import { createRenderer } from '../ui/render.js';
 import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
@@ -33,6 +35,7 @@ const exitCodes = {
 export async function runCommand(playbook: string, o: RunCommandOptions): Promise<number> {
   const skip = skipRequests(o.skip ?? [], o.reason ?? []);
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config, stateDir: o.stateDir });
+  const stepTypes = await loadStepTypes(config.plugins, o.cwd);
   // At a terminal: a live step list, and gates asked with the evidence the run gathered so far.
   const live = !o.json && wantsLiveView(o.out as { isTTY?: boolean }, o.color);
   const renderer = withGatePrompts(createRenderer({ json: o.json, out: o.out, color: o.color, live }), { signal: o.signal, transient: live });
@@ -45,10 +48,11 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
   const result = await runPlaybook({
     playbook,
+    stepTypes,
     cwd: o.cwd,
     config,
     store,
-    params: interactive ? await askMissingParams(playbook, o, store, parseParamArgs(o.param)) : parseParamArgs(o.param),
+    params: interactive ? await askMissingParams(playbook, stepTypes, o, store, parseParamArgs(o.param)) : parseParamArgs(o.param),
     name: o.name,
     approve: o.approve,
     skip,
@@ -75,8 +79,8 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
  * At a terminal, params the playbook requires and nobody gave (on the command line, or stored with
  * the run being resumed) are asked for instead of failing; the playbook still validates them all.
  */
-async function askMissingParams(playbook: string, o: RunCommandOptions, store: RunStore, given: Record<string, string>): Promise<Record<string, string>> {
-  const loaded = await loadPlaybook(playbook, o.cwd);
+async function askMissingParams(playbook: string, stepTypes: StepTypes, o: RunCommandOptions, store: RunStore, given: Record<string, string>): Promise<Record<string, string>> {
+  const loaded = await loadPlaybook(playbook, o.cwd, stepTypes);
   const stored = o.name && isValidRunName(o.name) ? storedParams(await store.read(o.name)) : {};
   const missing = Object.entries(loaded.spec.params ?? {}).filter(
     ([name, p]) => p.required && p.default === undefined && !Object.hasOwn(given, name) && !Object.hasOwn(stored, name),

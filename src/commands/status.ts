@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { RunNotFoundError, UsageError } from '../errors.js';
 import type { RunState } from '../state/run-state.js';
 import { openRunStore } from '../state/open-store.js';
-import { finalRunStatuses, renderRunDetail, renderRunTable } from '../ui/status-view.js';
+import { finalRunStatuses, renderFencedWrites, renderRunDetail, renderRunTable } from '../ui/status-view.js';
 import { paint } from '../ui/paint.js';
 import { LiveRegion } from '../ui/region.js';
 import { parseDuration, sleep } from '../util/time.js';
@@ -51,7 +51,11 @@ export async function statusCommand(run: string | undefined, o: StatusCommandOpt
     if (run) {
       const state = await store.read(run);
       if (!state) throw new RunNotFoundError(run);
-      return { text: o.json ? JSON.stringify(runSummary(state)) + '\n' : renderRunDetail(state, c), over: settled(state) };
+      const fenced = (await store.fencedWrites?.(run)) ?? [];
+      const text = o.json
+        ? JSON.stringify({ ...runSummary(state), ...(fenced.length ? { fencedWrites: fenced.map(({ run: _, ...f }) => f) } : {}) }) + '\n'
+        : renderRunDetail(state, c) + renderFencedWrites(fenced, c);
+      return { text, over: settled(state) };
     }
     const states = await store.list();
     return {

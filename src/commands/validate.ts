@@ -1,6 +1,8 @@
+import { loadConfig } from '../config.js';
 import { ExitCode, formatProblem, InvalidInputError, type InputProblem } from '../errors.js';
 import { bindPlaybook, parseParamArgs } from '../playbook/bind.js';
 import { loadPlaybook } from '../playbook/load.js';
+import { loadStepTypes } from '../steps/plugins.js';
 import type { CommonOptions, FlagsOf } from './options.js';
 
 /** Options of `migrate validate`. */
@@ -17,12 +19,16 @@ export interface ValidateResult {
   problems: InputProblem[];
 }
 
-/** Loads and binds the playbook with the given params, as `run` would, touching nothing. */
-export async function validatePlaybook(ref: string, o: { cwd: string; param: string[]; env?: Record<string, string | undefined> }): Promise<ValidateResult> {
+/** Loads and binds the playbook with the given params, as `run` would (with the config's plugins), touching nothing. */
+export async function validatePlaybook(
+  ref: string,
+  o: { cwd: string; param: string[]; config?: string | undefined; env?: Record<string, string | undefined> },
+): Promise<ValidateResult> {
   const params = parseParamArgs(o.param);
   let file = ref;
   try {
-    const loaded = await loadPlaybook(ref, o.cwd);
+    const config = await loadConfig({ cwd: o.cwd, configPath: o.config, ...(o.env ? { env: o.env } : {}) });
+    const loaded = await loadPlaybook(ref, o.cwd, await loadStepTypes(config.plugins, o.cwd));
     file = loaded.file;
     const bound = bindPlaybook(loaded, params, o.env);
     return { file, playbook: loaded.spec.name, ok: true, steps: bound.steps.length, problems: [] };

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { DriftError } from '../errors.js';
 import { publicParams, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { expandDeep, UnresolvedTemplateError } from '../playbook/template.js';
-import { stepProvides, type Check } from '../steps/contract.js';
+import { stepProvides, type Check, type StepTypes } from '../steps/contract.js';
 import { abortable, formatDuration } from '../util/time.js';
 import type { Services } from './services.js';
 import { stepContext } from './step-context.js';
@@ -40,6 +40,8 @@ export interface PlanResult {
 export interface PlanOptions {
   /** A playbook name or path. */
   playbook: string;
+  /** The step types playbooks may use: the built-ins and the configured plugins (steps/plugins.ts). */
+  stepTypes: StepTypes;
   cwd: string;
   config: Config;
   params: Record<string, string>;
@@ -58,7 +60,7 @@ const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
  * check once (never apply, undo or a gate), takes no run lock and writes no state.
  */
 export async function planPlaybook(o: PlanOptions): Promise<PlanResult> {
-  return withRun({ cwd: o.cwd, config: o.config, env: o.env, playbook: o.playbook, params: o.params, services: o.services }, async ({ bound, services, mask }) =>
+  return withRun({ cwd: o.cwd, config: o.config, env: o.env, playbook: o.playbook, stepTypes: o.stepTypes, params: o.params, services: o.services }, async ({ bound, services, mask }) =>
     // A check may repeat a secret in its finding (a probe's URL with ?token=...).
     mask(await planSteps(bound, services, o.signal, o.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS)),
   );

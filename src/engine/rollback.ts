@@ -5,7 +5,7 @@ import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunState, StepState, StepStatus } from '../state/run-state.js';
 import { assertRunName } from '../state/run-name.js';
 import type { RunStore } from '../state/store.js';
-import { stepProvides } from '../steps/contract.js';
+import { stepProvides, type StepTypes } from '../steps/contract.js';
 import { abortable } from '../util/time.js';
 import type { EventSink } from './events.js';
 import { runJournal, whoAmI } from './history.js';
@@ -55,6 +55,8 @@ export type RollbackOutcome =
 /** What `migrate rollback` asks of the engine. */
 export interface RollbackOptions {
   run: string;
+  /** The step types playbooks may use: the built-ins and the configured plugins (steps/plugins.ts). */
+  stepTypes: StepTypes;
   cwd: string;
   config: Config;
   store: RunStore;
@@ -101,7 +103,8 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
       cwd: o.cwd,
       config: o.config,
       env: o.env,
-      playbook: () => loadRunPlaybook(before, o.cwd, Boolean(o.allowChanged)),
+      playbook: () => loadRunPlaybook(before, o.cwd, o.stepTypes, Boolean(o.allowChanged)),
+      stepTypes: o.stepTypes,
       params: () => rollbackParams(before, o.params ?? {}),
       // Only the steps it will undo reach the world.
       acting: (bound) => previewRollback(before, bound, o.to).steps.flatMap((s) => (s.action === 'undo' ? (stepOf(bound, s.id) ?? []) : [])),
@@ -122,14 +125,14 @@ export async function rollbackRun(o: RollbackOptions): Promise<RollbackResult> {
 }
 
 /** The playbook the run used, loaded again; a changed one is refused unless allowed. */
-async function loadRunPlaybook(state: RunState, cwd: string, allowChanged: boolean): Promise<LoadedPlaybook> {
+async function loadRunPlaybook(state: RunState, cwd: string, stepTypes: StepTypes, allowChanged: boolean): Promise<LoadedPlaybook> {
   let loaded: LoadedPlaybook;
   try {
-    loaded = await loadPlaybook(state.playbook.ref, cwd);
+    loaded = await loadPlaybook(state.playbook.ref, cwd, stepTypes);
   } catch (err) {
     // The name may resolve elsewhere from this directory; the file the run read is the next best.
     if (state.playbook.file === state.playbook.ref) throw err;
-    loaded = await loadPlaybook(state.playbook.file, cwd).catch(() => Promise.reject(err));
+    loaded = await loadPlaybook(state.playbook.file, cwd, stepTypes).catch(() => Promise.reject(err));
   }
   if (loaded.checksum !== state.playbook.checksum && !allowChanged) throw new PlaybookChangedError(state.name, 'playbook');
   return loaded;

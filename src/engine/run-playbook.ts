@@ -3,6 +3,7 @@ import { PlaybookChangedError, UsageError, type MigrateError } from '../errors.j
 import { paramsChecksum, publicParams, type BoundPlaybook } from '../playbook/bind.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
+import type { StepTypes } from '../steps/contract.js';
 import { assertRunName } from '../state/run-name.js';
 import type { EventSink } from './events.js';
 import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
@@ -18,6 +19,8 @@ export interface SkipRequest {
 export interface RunPlaybookOptions {
   /** A playbook name or path. */
   playbook: string;
+  /** The step types playbooks may use: the built-ins and the configured plugins (steps/plugins.ts). */
+  stepTypes: StepTypes;
   cwd: string;
   config: Config;
   store: RunStore;
@@ -52,6 +55,7 @@ export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookRes
       config: o.config,
       env: o.env,
       playbook: o.playbook,
+      stepTypes: o.stepTypes,
       // A named run that exists already knows its params: resuming needs only --name.
       params: async () => ({ ...storedParams(o.name ? await o.store.read(assertRunName(o.name)) : undefined), ...o.params }),
       validate: (bound) => {

@@ -3,6 +3,7 @@ import { KafkaNotConfiguredError } from '../errors.js';
 import { bindPlaybook, maskSecrets, type BoundPlaybook, type BoundStep } from '../playbook/bind.js';
 import { loadPlaybook, type LoadedPlaybook } from '../playbook/load.js';
 import type { RunStore } from '../state/store.js';
+import type { StepTypes } from '../steps/contract.js';
 import { openServices, type OpenServices, type Services } from './services.js';
 
 /** What `withRun` opens: where the playbook comes from, its params, and the world to reach. */
@@ -12,6 +13,8 @@ export interface WithRunOptions {
   env?: Record<string, string | undefined> | undefined;
   /** A playbook name or path; or how to load the playbook a run used. */
   playbook: string | (() => Promise<LoadedPlaybook>);
+  /** The step types playbooks may use: the built-ins and the configured plugins (steps/plugins.ts). */
+  stepTypes: StepTypes;
   /** The params to bind it with; a function when they are known only once the playbook is loaded. */
   params: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   /** More checks of the bound playbook before anything is opened (an --approve step it lacks, ...). */
@@ -51,7 +54,7 @@ export interface LockedRun extends OpenRun {
 export async function withRun<T>(o: WithRunOptions & { lock: RunLockOptions }, fn: (run: LockedRun) => Promise<T>): Promise<T>;
 export async function withRun<T>(o: WithRunOptions, fn: (run: OpenRun) => Promise<T>): Promise<T>;
 export async function withRun<T>(o: WithRunOptions & { lock?: RunLockOptions }, fn: (run: LockedRun) => Promise<T>): Promise<T> {
-  const loaded = typeof o.playbook === 'string' ? await loadPlaybook(o.playbook, o.cwd) : await o.playbook();
+  const loaded = typeof o.playbook === 'string' ? await loadPlaybook(o.playbook, o.cwd, o.stepTypes) : await o.playbook();
   const bound = bindPlaybook(loaded, typeof o.params === 'function' ? await o.params() : o.params, o.env);
   o.validate?.(bound);
   if (!o.config.kafka && (o.acting?.(bound) ?? bound.steps).some((s) => s.type.needs?.includes('kafka'))) throw new KafkaNotConfiguredError();

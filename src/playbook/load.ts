@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidInputError, UsageError, type InputProblem } from '../errors.js';
-import type { StepType } from '../steps/contract.js';
-import { stepTypes } from '../steps/index.js';
+import type { StepType, StepTypes } from '../steps/contract.js';
+import { stepTypes as builtInStepTypes } from '../steps/index.js';
 import { playbookSchema, type PlaybookSpec } from './schema.js';
 import { YamlSource, zodProblems } from '../util/yaml-source.js';
 import { checkRef, scanTemplates, type TemplateScope } from './template.js';
@@ -58,18 +58,18 @@ export function listPlaybookNames(cwd: string): string[] {
   return [...names].sort();
 }
 
-/** Reads and checks a playbook; every problem is reported at once, with file:line:col. */
-export async function loadPlaybook(ref: string, cwd: string): Promise<LoadedPlaybook> {
+/** Reads and checks a playbook against the step types available (built-ins and plugins); every problem is reported at once, with file:line:col. */
+export async function loadPlaybook(ref: string, cwd: string, stepTypes: StepTypes): Promise<LoadedPlaybook> {
   const file = resolvePlaybookFile(ref, cwd);
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read playbook ${ref}: ${err.code ?? err.message}`);
   });
   const display = path.relative(cwd, file) || file;
-  return parsePlaybook(display.startsWith('..') ? file : display, text, ref);
+  return parsePlaybook(display.startsWith('..') ? file : display, text, ref, stepTypes);
 }
 
-/** Parses playbook text; `file` is only used in messages. */
-export function parsePlaybook(file: string, text: string, ref = file): LoadedPlaybook {
+/** Parses playbook text; `file` is only used in messages. The built-in step types unless others are given. */
+export function parsePlaybook(file: string, text: string, ref = file, stepTypes: StepTypes = builtInStepTypes): LoadedPlaybook {
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {
     const before = text.slice(0, nul);
@@ -88,6 +88,7 @@ export function parsePlaybook(file: string, text: string, ref = file): LoadedPla
   const problems: InputProblem[] = [];
   const steps: LoadedPlaybook['steps'] = [];
   const seen = new Set<string>();
+  let ownType = false;
   const scope: TemplateScope = {
     params: new Set(Object.keys(spec.params ?? {})),
     env: new Set(spec.env ?? []),
@@ -105,6 +106,9 @@ export function parsePlaybook(file: string, text: string, ref = file): LoadedPla
     const type = stepTypes.get(step.uses);
     if (!type) {
       problems.push(source.problemAt([...at, 'uses'], `unknown step type "${step.uses}"; known types: ${[...stepTypes.keys()].sort().join(', ')}`));
+      // kafka.topik is a typo; acme.backfill reads like a team's own type.
+      const family = step.uses.split('.')[0];
+      if (![...stepTypes.keys()].some((t) => t.split('.')[0] === family)) ownType = true;
     } else {
       steps.push({ spec: step, type });
     }
@@ -114,7 +118,9 @@ export function parsePlaybook(file: string, text: string, ref = file): LoadedPla
     seen.add(step.id);
     (scope.steps as Set<string>).add(step.id);
   });
-  if (problems.length) throw new InvalidInputError(problems);
+  // Without plugins, an unknown type outside the built-in families may be a team's own: say where those come from.
+  const hint = ownType && stepTypes === builtInStepTypes ? 'a step type of your own? list its plugin under plugins: in migrate.config.yaml (docs/writing-a-step-type.md)' : undefined;
+  if (problems.length) throw new InvalidInputError(problems, hint);
   return { spec, file, ref, source, checksum: sha256(text), steps };
 }
 

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { KafkaRunLog, RunLogRecord } from '../adapters/kafka-run-log.js';
-import { ExitCode, MigrateError, RunLockedError } from '../errors.js';
-import { GroupRunLock } from './kafka-lock.js';
+import { ExitCode, MigrateError, RunLockedError, TransientError } from '../errors.js';
+import { parseJsonInput } from '../util/json.js';
+import { fencedValue, resolveRuns, sessionKey, type FencedWrite, type FenceInput, type ResolvedRun } from './kafka-fence.js';
+import { GroupRunLock, RunLockLostError } from './kafka-lock.js';
 import { assertRunName } from './run-name.js';
 import { parseRunState, type RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
@@ -39,8 +42,8 @@ export class KafkaRunStore implements RunStore {
   /** The topic as far as this process has read it: last value per key, and the next offset to read. */
   private view: { records: Map<string, RunLogRecord>; next: number } = { records: new Map(), next: 0 };
   private viewLock: Promise<unknown> = Promise.resolve();
-  /** Locks this process holds, and the offset of each run's latest record as it knows it (-1: none). */
-  private readonly held = new Map<string, { lock: GroupRunLock; lastSeen: number; writing: Promise<unknown> }>();
+  /** Locks this process holds, and the session each opened when it took the lock (kafka-fence.ts). */
+  private readonly held = new Map<string, { lock: GroupRunLock; session: HeldSession }>();
 
   constructor(
     private readonly connect: () => Promise<KafkaRunLog>,
@@ -55,37 +58,49 @@ export class KafkaRunStore implements RunStore {
 
   async read(name: string): Promise<RunState | undefined> {
     assertRunName(name);
-    const records = await this.use('read run states', (log) => this.catchUp(log));
-    const r = records.get(name);
-    return r ? this.parse(r) : undefined;
+    const run = await this.use('read run states', async (log) => this.resolve((await this.catchUp(log)).records, name));
+    return run?.state ? this.parse(run.state, name) : undefined;
   }
 
   async list(): Promise<RunState[]> {
-    const records = await this.use('read run states', (log) => this.catchUp(log));
-    return [...records.values()].map((r) => this.parse(r)).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const records = await this.use('read run states', async (log) => (await this.catchUp(log)).records);
+    const runs = [...this.resolveAll(records.values()).values()];
+    return runs.flatMap((r) => (r.state ? [this.parse(r.state, r.run)] : [])).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  }
+
+  /** Records of the run that no reader believes: written by a holder after another claimed the run. */
+  async fencedWrites(name: string): Promise<FencedWrite[]> {
+    assertRunName(name);
+    const run = await this.use('read run states', async (log) => this.resolve((await this.catchUp(log)).records, name));
+    return run?.fenced ?? [];
   }
 
   async write(state: RunState): Promise<void> {
     assertRunName(state.name);
     const held = this.held.get(state.name);
-    await held?.lock.confirmHeld();
-    const value = Buffer.from(JSON.stringify(state));
-    await this.use(`save run ${state.name}`, async (log) => {
-      await this.ensureTopics(log);
-      const appended = log.append(this.options.topic, state.name, value);
-      // Settles either way: a failed append is thrown below, and this copy of it must not go unhandled (a crash).
-      if (held) held.writing = appended.then((offset) => (held.lastSeen = offset), () => undefined);
-      const offset = await appended;
-      // Our own record extends the view only when nothing unseen lies before it.
-      await this.serialized(async () => {
-        if (this.view.next === offset) {
-          this.view.records.set(state.name, { offset, key: state.name, value });
-          this.view.next = offset + 1;
-        }
+    if (!held) {
+      // Nobody holds the run here (an import, a test): the write is a session of one record.
+      await this.use(`save run ${state.name}`, async (log) => {
+        await this.ensureTopics(log);
+        await this.claim(log, state.name, state);
       });
+      return;
+    }
+    await held.lock.confirmHeld();
+    const s = held.session;
+    s.seq += 1;
+    const value = fencedValue(state, { token: s.token, seq: s.seq, claim: s.claim });
+    await this.use(`save run ${state.name}`, async (log) => {
+      const offset = await log.append(this.options.topic, s.key, value);
+      if (await this.extendView(s.key, offset, value)) return;
+      // Others wrote meanwhile: our record counts only if nobody claimed the run before it.
+      const now = this.resolve((await this.catchUp(log)).records, state.name);
+      if (now?.session.key !== s.key) {
+        throw new RunLockLostError(state.name, `another process claimed the run (fencing token ${now?.session.token ?? '?'}); this write, at offset ${offset}, is fenced and every reader ignores it`);
+      }
     });
     // A holder that cannot vouch for its lock after the write stops here (the record is written).
-    await held?.lock.confirmHeld();
+    await held.lock.confirmHeld();
   }
 
   async lock(name: string): Promise<RunLock> {
@@ -95,7 +110,6 @@ export class KafkaRunStore implements RunStore {
     try {
       const log = await session;
       await this.ensureTopics(log);
-      const latest = async () => (await this.catchUp(log)).get(name)?.offset ?? -1;
       const lock = await GroupRunLock.acquire(log, {
         run: name,
         group: this.lockGroup(name),
@@ -104,19 +118,18 @@ export class KafkaRunStore implements RunStore {
         waitMs: this.options.waitLockMs ?? 0,
         signal: this.options.signal,
         where: this.options.where,
-        // Every holder saves the run's state before it acts: if nobody saved it since, nobody drove it.
+        // Given the lock again under a new member id: ours only if nobody claimed the run meanwhile.
         unchangedSince: async () => {
           const entry = this.held.get(name);
           if (!entry) return false;
-          await entry.writing;
-          return (await latest()) === entry.lastSeen;
+          return this.resolve((await this.catchUp(log)).records, name)?.session.key === entry.session.key;
         },
       });
-      const lastSeen = await latest().catch(async (err: unknown) => {
+      const opened = await this.claim(log, name, undefined).catch(async (err: unknown) => {
         await lock.release().catch(() => undefined);
         throw err;
       });
-      this.held.set(name, { lock, lastSeen, writing: Promise.resolve() });
+      this.held.set(name, { lock, session: opened });
       let released = false;
       return {
         release: async () => {
@@ -189,13 +202,74 @@ export class KafkaRunStore implements RunStore {
   }
 
   /**
+   * Opens a session for the run (kafka-fence.ts): appends a claim at the log end as read now,
+   * carrying `state` or else the state the run has, and checks that no other claim slipped in
+   * between the read and the claim. One that did (a holder that lost its lock and whose claim was
+   * held up) makes us claim again, later. Then the older sessions' keys are tombstoned: compaction
+   * keeps one record per run and holder, and the claim holds all they said.
+   */
+  private async claim(log: KafkaRunLog, name: string, state: RunState | undefined): Promise<HeldSession> {
+    const { topic } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      const { records, end } = await this.catchUp(log);
+      const inherited = state ?? this.stateDocument(this.resolve(records, name));
+      const key = sessionKey(name, end, randomBytes(4).toString('hex'));
+      const value = fencedValue(inherited, { token: end, seq: 0 });
+      const offset = await log.append(topic, key, value);
+      await this.extendView(key, offset, value);
+      const now = this.resolve((await this.catchUp(log)).records, name);
+      if (now?.session.key === key) {
+        for (const old of now.superseded) await this.extendView(old, await log.append(topic, old, null), null);
+        return { key, token: end, claim: offset, seq: 0 };
+      }
+      if (attempt >= 5) throw new TransientError(`run ${name}: another process claimed it at every attempt to claim it (${attempt} attempts)`);
+    }
+  }
+
+  /** A resolved run's state as a JSON document, without its fence, for a new session to carry. */
+  private stateDocument(run: ResolvedRun | undefined): Record<string, unknown> | undefined {
+    if (!run?.state) return undefined;
+    const doc = JSON.parse(run.state.value.toString('utf8')) as Record<string, unknown>;
+    delete doc['fence'];
+    return doc;
+  }
+
+  /** Our own record extends the view only when nothing unseen lies before it; true when it did. */
+  private extendView(key: string, offset: number, value: Buffer | null): Promise<boolean> {
+    return this.serialized(async () => {
+      if (this.view.next !== offset) return false;
+      if (value === null) this.view.records.delete(key);
+      else this.view.records.set(key, { offset, key, value });
+      this.view.next = offset + 1;
+      return true;
+    });
+  }
+
+  /** The run's records resolved by their fences; a record that cannot be read is bad input, named by offset. */
+  private resolve(records: Map<string, RunLogRecord>, name: string): ResolvedRun | undefined {
+    const mine = [...records.values()].filter((r) => r.key === name || r.key?.startsWith(`${name}@`));
+    return this.resolveAll(mine).get(name);
+  }
+
+  private resolveAll(records: Iterable<RunLogRecord>): Map<string, ResolvedRun> {
+    const inputs: FenceInput[] = [];
+    for (const r of records) if (r.key !== null && r.value !== null) inputs.push({ offset: r.offset, key: r.key, value: r.value });
+    return resolveRuns(inputs, (r, why) => {
+      const where = `${this.options.topic}@${r.offset} (key ${r.key})`;
+      parseJsonInput(where, r.value.toString('utf8'), 'state record', 'the run store only reads records migrate wrote');
+      throw new MigrateError(`${where}: ${why}`, ExitCode.badInput);
+    });
+  }
+
+  /**
    * Reads what others appended since this process last looked, up to the log end as it is now:
    * every write acknowledged before this call is seen. A topic that does not exist holds no runs.
+   * Returns the last record per key, and the log end it read to.
    */
-  private catchUp(log: KafkaRunLog): Promise<Map<string, RunLogRecord>> {
+  private catchUp(log: KafkaRunLog): Promise<{ records: Map<string, RunLogRecord>; end: number }> {
     return this.serialized(async () => {
       const { topic } = this.options;
-      if ((await log.partitions(topic)) === undefined) return new Map<string, RunLogRecord>();
+      if ((await log.partitions(topic)) === undefined) return { records: new Map<string, RunLogRecord>(), end: 0 };
       const { start, end } = await log.offsets(topic);
       // Below the log start nothing can be read again: begin afresh (the topic was recreated or truncated).
       if (this.view.next < start || this.view.next > end) this.view = { records: new Map(), next: start };
@@ -208,7 +282,7 @@ export class KafkaRunStore implements RunStore {
         });
         this.view.next = end;
       }
-      return new Map(this.view.records);
+      return { records: new Map(this.view.records), end };
     });
   }
 
@@ -218,12 +292,20 @@ export class KafkaRunStore implements RunStore {
     return next;
   }
 
-  private parse(r: RunLogRecord): RunState {
-    const where = `${this.options.topic}@${r.offset} (run ${r.key ?? '?'})`;
-    const state = parseRunState(where, (r.value as Buffer).toString('utf8'));
-    if (state.name !== r.key) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
+  private parse(r: FenceInput, run: string): RunState {
+    const where = `${this.options.topic}@${r.offset} (run ${run})`;
+    const state = parseRunState(where, r.value.toString('utf8'));
+    if (state.name !== run) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
     return state;
   }
+}
+
+/** The session a holder opened when it took a run's lock: its key, fencing token, claim offset and last sequence. */
+interface HeldSession {
+  key: string;
+  token: number;
+  claim: number;
+  seq: number;
 }
 
 /** Kafka could not be reached, or refused: the run cannot go on without its state. */

@@ -1,3 +1,4 @@
+import type { FencedWrite } from './kafka-fence.js';
 import type { RunState } from './run-state.js';
 
 /** A held run lock; release it in `finally`. */
@@ -13,6 +14,8 @@ export interface RunStore {
   list(): Promise<RunState[]>;
   /** Persists a state durably before returning. */
   write(state: RunState): Promise<void>;
+  /** Records of the run a reader ignores: late writes of a holder that lost the lock (stores that can have them). */
+  fencedWrites?(name: string): Promise<FencedWrite[]>;
   /** Takes the run's exclusive lock, or throws RunLockedError naming the holder. */
   lock(name: string): Promise<RunLock>;
 }

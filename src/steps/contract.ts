@@ -135,12 +135,17 @@ export interface StepType<P = unknown> {
   /** Defaults for the step's `timeout` and poll `interval`, in milliseconds. */
   timeoutMs: number;
   intervalMs: number;
+  /** Where the type is documented (a URL); `migrate steps` shows it. Built-ins have docs/steps/<type>.md instead. */
+  docs?: string;
 }
 
 /** Whether a step of this type, with these params, acts (apply) and can be undone (undo). */
 export function stepProvides<P>(type: StepType<P>, p: P): { apply: boolean; undo: boolean } {
   return type.provides?.(p) ?? { apply: Boolean(type.apply), undo: Boolean(type.undo) };
 }
+
+/** Step types by the name a step's `uses` gives: the built-ins and the loaded plugins. */
+export type StepTypes = ReadonlyMap<string, StepType<unknown>>;
 
 /** Helps steps declare their type with full inference of P. */
 export function defineStep<P>(step: StepType<P>): StepType<P> {

@@ -2,18 +2,51 @@ import { z } from 'zod';
 import { consumerLag, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
 import { TransientError } from '../errors.js';
-import { compileSchema, type SchemaIssue } from '../schema/validate.js';
+import type { SchemaIssue } from '../schema/validate.js';
+import { parsePointer } from '../util/json.js';
 import { SeenIds } from '../util/seen-ids.js';
+import { durationSchema, formatDuration } from '../util/time.js';
 import { checkWorkers, CheckPool } from '../verify/check-pool.js';
-import { checkChunk, checkRecord, type CheckedRecords } from '../verify/event-checks.js';
+import { fetchOperations, missingOperations } from '../verify/completeness.js';
+import {
+  checkChunk,
+  checkRecord,
+  compileRules,
+  describeOperation,
+  operationPointer,
+  operationValues,
+  type CheckedRecords,
+  type EventRulesSetup,
+  type OperationPointer,
+} from '../verify/event-checks.js';
 import { defineStep, type StepContext } from './contract.js';
+
+/** A list in YAML, or the same list as one comma-separated string (what a template gives). */
+const listOf = <T extends z.ZodType>(item: T) => z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item).min(1));
 
 const params = z
   .object({
     topic: z.string().min(1),
     /** The registered schema the events must satisfy. */
     event: z.string().min(1),
-    version: z.coerce.number().int().min(0),
+    /** The version whose schema every event must satisfy (whatever its event_version says); optional with `versions`. */
+    version: z.coerce.number().int().min(0).optional(),
+    /** The versions allowed in the events read: each event is checked against the schema of its own event_version, any other version fails. */
+    versions: listOf(z.coerce.number().int().min(0)).optional(),
+    /** JSON Pointers into the event whose values name one business operation: the same operation under two event_ids fails. */
+    operationKey: listOf(z.string().refine((s) => !!parsePointer(s)?.length, 'a JSON Pointer into the event, e.g. /payload/exercise_id')).optional(),
+    /** The source's list of the operations it performed: each needs exactly one event. */
+    completeness: z
+      .object({
+        /** GET <url>?from=<ISO>&to=<ISO> -> {"operations":[{"key":...,"at":"..."}]} */
+        url: z.string().regex(/^https?:\/\//, 'a http(s) URL'),
+        /** Sent as Authorization: Bearer (pass a secret param). */
+        token: z.string().optional(),
+        /** Operations this recent are not judged yet: their events may still be on the way. */
+        grace: durationSchema.default(10_000),
+      })
+      .strict()
+      .optional(),
     /** At least this many new events since the step began. */
     minEvents: z.coerce.number().int().min(1).default(10),
     /** now: events produced since the step began (default); earliest: everything the topic retains (a backfill). */
@@ -36,7 +69,9 @@ const params = z
       .optional(),
   })
   .strict()
-  .refine((p) => p.kind !== 'form' || p.parity, { message: 'kind form needs parity.url: the sync endpoint to compare the replica with', path: ['parity'] });
+  .refine((p) => p.kind !== 'form' || p.parity, { message: 'kind form needs parity.url: the sync endpoint to compare the replica with', path: ['parity'] })
+  .refine((p) => p.version !== undefined || p.versions, { message: 'version is required (or versions: the versions allowed)', path: ['version'] })
+  .refine((p) => !p.completeness || p.operationKey, { message: 'completeness needs operationKey: the pointers that match an event with an operation', path: ['completeness'] });
 
 type Params = z.infer<typeof params>;
 
@@ -51,6 +86,15 @@ interface VerifyMemory {
   count: number;
   /** event_id -> where it was first seen, to name both offsets of a duplicate (compact: see SeenIds) */
   ids: SeenIds;
+  /** With an operationKey: operation -> where it was first seen, in the same compact table. */
+  ops?: SeenIds;
+  operationKey?: OperationPointer[];
+  /** When reading began: the completeness window starts here. */
+  startedAt: number;
+  /** Completeness: when everything else was first enough. */
+  enoughAt?: number;
+  /** Completeness: the time and end offsets to read up to before the source's operations until then are judged. */
+  mark?: { at: number; offsets: Record<number, number> };
   failure?: Error;
   pending: Sample[];
   compared: Set<string>;
@@ -60,6 +104,11 @@ interface VerifyMemory {
 
 function where(r: Pick<KafkaRecord, 'partition' | 'offset'>): string {
   return `partition ${r.partition} offset ${r.offset}`;
+}
+
+/** "ExerciseCompleted v0", or with `versions` "ExerciseCompleted v0/v1": what the events must be. */
+function eventLabel(p: Params): string {
+  return `${p.event} ${(p.versions ?? [p.version]).map((v) => `v${v}`).join('/')}`;
 }
 
 /**
@@ -76,7 +125,9 @@ export const kafkaVerifyStep = defineStep({
   intervalMs: 1000,
   plan: { judgedOverTime: { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' } },
   describe: (p) =>
-    `at least ${p.minEvents} new ${p.event} v${p.version} events on ${p.topic}, valid, no duplicates` +
+    `at least ${p.minEvents} new ${eventLabel(p)} events on ${p.topic}, valid, no duplicates` +
+    (p.operationKey ? `, no operation (${p.operationKey.join(', ')}) twice` : '') +
+    (p.completeness ? ', an event for each operation the source lists' : '') +
     (p.group ? `, lag of ${p.group} <= ${p.maxLag}` : '') +
     (p.kind === 'form' ? ', parity with the sync endpoint' : ''),
 
@@ -95,14 +146,20 @@ export const kafkaVerifyStep = defineStep({
     }
     const paritySample = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
     const facts = [
-      `${mem.count} new events (need ${p.minEvents}), all valid, no duplicate event_id`,
+      `${mem.count} new events (need ${p.minEvents}), all valid, no duplicate event_id` + (mem.ops ? `, no operation twice` : ''),
       ...(lag !== undefined ? [`lag of ${p.group} ${lag} (bound ${p.maxLag})`] : []),
       ...(paritySample ? [`parity ${mem.compared.size}/${paritySample} keys`] : []),
     ];
-    const summary = facts.join('; ');
     const enough = mem.count >= p.minEvents && (lag === undefined || lag <= p.maxLag) && mem.compared.size >= paritySample;
-    if (enough) {
-      return { done: true, summary, outputs: { events: mem.count, ...(lag !== undefined ? { lag } : {}), ...(paritySample ? { parityKeys: mem.compared.size } : {}) } };
+    const complete = enough && p.completeness ? await judgeCompleteness(p, ctx, mem) : undefined;
+    if (complete) facts.push(complete.fact);
+    const summary = facts.join('; ');
+    if (enough && (!p.completeness || complete?.done)) {
+      return {
+        done: true,
+        summary,
+        outputs: { events: mem.count, ...(lag !== undefined ? { lag } : {}), ...(paritySample ? { parityKeys: mem.compared.size } : {}), ...(complete ? { operations: complete.operations } : {}) },
+      };
     }
     return { done: false, summary, progress: { message: summary, metrics: { events: mem.count, ...(lag !== undefined ? { lag } : {}) } } };
   },
@@ -111,15 +168,29 @@ export const kafkaVerifyStep = defineStep({
 /** Marks where "since the step began" is, and starts reading from there. */
 async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
   const [kafka, schemas] = await Promise.all([ctx.kafka(), ctx.schemas()]);
-  const registered = await schemas.get(p.event, p.version, { topic: p.topic });
-  if (!registered) {
-    const why = await schemas.whyMissing?.(p.event, p.version, { topic: p.topic });
-    throw new Error(`schema ${p.event} v${p.version} is not registered ${why ? `(${why})` : `in ${schemas.description}`}; register it first (schema.register)`);
+  // Every allowed version's schema (with `versions`), else the one of `version`.
+  const wanted = p.versions ?? [p.version as number];
+  const found = await Promise.all(wanted.map((v) => schemas.get(p.event, v, { topic: p.topic })));
+  const missing = wanted.find((_, i) => !found[i]);
+  if (missing !== undefined) {
+    const why = await schemas.whyMissing?.(p.event, missing, { topic: p.topic });
+    throw new Error(`schema ${p.event} v${missing} is not registered ${why ? `(${why})` : `in ${schemas.description}`}; register it first (schema.register)`);
   }
+  const registered = found.map((r) => r as NonNullable<typeof r>);
+  const rules: EventRulesSetup = {
+    ...(p.versions ? { versions: { event: p.event, schemas: registered.map((r, i) => ({ version: wanted[i] as number, schema: r.schema })) } } : { schema: registered[0]?.schema }),
+    ...(p.operationKey ? { operationKey: p.operationKey } : {}),
+  };
   const offsets = await kafka.topicOffsets(p.topic);
   if (offsets.length === 0) throw new Error(`topic ${p.topic} does not exist`);
+  // After the offsets: an operation performed from here on has its event after them.
+  mem.startedAt = Date.now();
   mem.count = 0;
   mem.ids = new SeenIds(p.minEvents);
+  if (p.operationKey) {
+    mem.ops = new SeenIds(p.minEvents);
+    mem.operationKey = p.operationKey.map(operationPointer);
+  }
   mem.pending = [];
   mem.compared = new Set();
   // "Now" is where a read_committed reader stands now: the last stable offset, not the high
@@ -127,26 +198,26 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   // after the step began, so they count as new (and are checked for duplicates); from the high
   // watermark they would be skipped without a trace.
   const from = Object.fromEntries(offsets.map((o) => [o.partition, p.from === 'earliest' ? o.logStart : (o.lastStable ?? o.logEnd)]));
-  const label = `${p.event} v${p.version}`;
+  const label = eventLabel(p);
   const samples = p.kind === 'form' ? (p.parity?.sample ?? 0) : 0;
   const absorbed = (o: CheckedRecords): void => absorb(o, p, mem, label);
   const workers = kafka.readTopicChunks ? checkWorkers() : 0;
   let reader: TopicReader;
   if (workers > 0 && kafka.readTopicChunks) {
     // JSON, schema and id hashing in worker threads; duplicates and counts here, in chunk order.
-    const checks = await CheckPool.start(workers, { schema: registered.schema, samples }, absorbed);
+    const checks = await CheckPool.start(workers, { ...rules, samples }, absorbed);
     ctx.defer(() => checks.close());
     mem.checks = checks;
     reader = await kafka.readTopicChunks(p.topic, from, (chunk) => (mem.failure ? undefined : checks.submit(chunk)));
   } else {
     // The same checks on this thread, chunk by chunk where the reader hands chunks over.
-    const validate = await compileSchema(registered.schema);
+    const compiled = await compileRules(rules);
     reader = kafka.readTopicChunks
       ? await kafka.readTopicChunks(p.topic, from, (chunk) => {
-          if (!mem.failure) absorbed(checkChunk(chunk, validate, samples));
+          if (!mem.failure) absorbed(checkChunk(chunk, compiled, samples));
         })
       : await kafka.readTopic(p.topic, from, (r) => {
-          if (!mem.failure) absorbed(checkRecord(r, validate, samples));
+          if (!mem.failure) absorbed(checkRecord(r, compiled, samples));
         });
   }
   ctx.defer(() => reader.close());
@@ -154,11 +225,29 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   mem.started = true;
 }
 
-/** Takes in checked records of one partition: ids into the duplicate table in offset order, then the count, samples and failure. */
+/**
+ * Takes in checked records of one partition: ids and operations into their duplicate tables in
+ * offset order, then the count, samples and failure. An event's id goes in before its operation:
+ * the same event twice is a duplicate event_id, not also a duplicate operation.
+ */
 function absorb(o: CheckedRecords, p: Params, mem: VerifyMemory, label: string): void {
   if (mem.failure) return;
-  for (let i = 0; i < o.offsets.length; i++) {
-    const r = { partition: o.partition, offset: o.offsets[i] as number };
+  const ops = mem.ops && o.ops;
+  let j = 0;
+  for (let i = 0; i <= o.offsets.length; i++) {
+    const offset = i < o.offsets.length ? (o.offsets[i] as number) : Infinity;
+    if (ops && mem.ops) {
+      for (; j < ops.offsets.length && (ops.offsets[j] as number) < offset; j++) {
+        const r = { partition: o.partition, offset: ops.offsets[j] as number };
+        const seen = mem.ops.addHash(ops.hashes[2 * j] as number, ops.hashes[2 * j + 1] as number, r.partition, r.offset);
+        if (seen) {
+          mem.failure = duplicateOperation(o.eventAt(r.offset), mem.operationKey ?? [], seen, r);
+          return;
+        }
+      }
+    }
+    if (offset === Infinity) break;
+    const r = { partition: o.partition, offset };
     const seen = mem.ids.addHash(o.hashes[2 * i] as number, o.hashes[2 * i + 1] as number, r.partition, r.offset);
     if (seen) {
       mem.failure = duplicate(o.eventId(r.offset) ?? '(unreadable)', seen, r);
@@ -172,7 +261,9 @@ function absorb(o: CheckedRecords, p: Params, mem: VerifyMemory, label: string):
     const r = { partition: o.partition, offset: f.offset };
     if (f.tombstone) mem.failure = new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
     else if (f.notJson) mem.failure = new Error(`event at ${where(r)} is not JSON`);
-    else if (f.issues?.length) mem.failure = invalid(r, label, f.issues, (f.more ?? 0) + f.issues.length);
+    else if (f.unexpected) mem.failure = new Error(`event at ${where(r)} is ${f.unexpected}; this step allows only ${label}`);
+    else if (f.noOperation) mem.failure = new Error(`event at ${where(r)} has no value at ${f.noOperation} (operationKey): its operation cannot be told`);
+    else if (f.issues?.length) mem.failure = invalid(r, f.version !== undefined ? `${p.event} v${f.version}` : label, f.issues, (f.more ?? 0) + f.issues.length);
     else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
   }
 }
@@ -186,6 +277,58 @@ function duplicate(id: string, seen: Pick<KafkaRecord, 'partition' | 'offset'>, 
   // Partitions are read in parallel: name the two places in offset order, whichever came first.
   const [a, b] = [where(seen), where(r)].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
   return new Error(`duplicate event_id ${id}: at ${a} and at ${b}; a consumer would apply it twice`);
+}
+
+/** The second event of one operation: names the operation, both places, and the second event's id and version. */
+function duplicateOperation(event: unknown, key: OperationPointer[], seen: Pick<KafkaRecord, 'partition' | 'offset'>, r: Pick<KafkaRecord, 'partition' | 'offset'>): Error {
+  const values = operationValues(event, key);
+  const operation = Array.isArray(values) ? describeOperation(values, key) : '(unreadable)';
+  const e = (event ?? {}) as { event_id?: unknown; event_version?: unknown };
+  const second = [typeof e.event_id === 'string' ? `event_id ${e.event_id}` : undefined, typeof e.event_version === 'number' ? `v${e.event_version}` : undefined].filter(Boolean).join(', ');
+  // As for a duplicate event_id: the two places in offset order, whichever partition was read first.
+  const places = [
+    { at: where(seen), text: where(seen) },
+    { at: where(r), text: `${where(r)}${second ? ` (${second})` : ''}` },
+  ].sort((x, y) => x.at.localeCompare(y.at, 'en', { numeric: true }));
+  return new Error(`operation ${operation} published twice under different event_ids: at ${places.map((x) => x.text).join(' and at ')}; a consumer would apply it twice`);
+}
+
+/**
+ * Completeness, once everything else is enough. It waits `grace` after that moment, then marks the
+ * time and the topic's end offsets; once the reader has read up to the mark, it asks the source for
+ * its operations from the step's start to the mark less the grace (so every operation performed
+ * until the step had enough events is judged, and each had `grace` to get its event out before the
+ * mark), and fails naming each one no event carried.
+ */
+async function judgeCompleteness(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<{ done: boolean; fact: string; operations?: number }> {
+  const c = p.completeness;
+  if (!c || !mem.ops) return { done: true, fact: '' };
+  mem.enoughAt ??= Date.now();
+  if (Date.now() < mem.enoughAt + c.grace) return { done: false, fact: `completeness: giving the last operations ${formatDuration(c.grace)} (grace) to get their events out` };
+  if (!mem.mark) {
+    const kafka = await ctx.kafka();
+    const at = Date.now();
+    const offsets = Object.fromEntries((await kafka.topicOffsets(p.topic)).map((o) => [o.partition, o.lastStable ?? o.logEnd]));
+    mem.mark = { at, offsets };
+  }
+  const mark = mem.mark;
+  const position = mem.reader?.position() ?? {};
+  const behind = Object.entries(mark.offsets).some(([partition, end]) => (position[Number(partition)] ?? 0) < end) || (mem.checks?.pending ?? 0) > 0;
+  if (behind) return { done: false, fact: `completeness: reading up to the end offsets of ${new Date(mark.at).toISOString()}` };
+  const to = mark.at - c.grace;
+  const operations = await fetchOperations({ url: c.url, token: c.token, from: new Date(mem.startedAt), to: new Date(to), keyLength: mem.operationKey?.length ?? 1, signal: ctx.signal });
+  const ops = mem.ops;
+  const missing = missingOperations(operations, (h1, h2) => ops.findHash(h1, h2));
+  const window = `from ${new Date(mem.startedAt).toISOString()} to ${new Date(to).toISOString()}`;
+  if (missing.length) {
+    const named = missing.slice(0, 10).map((m) => `${describeOperation(m.values, mem.operationKey ?? [])}${m.at ? ` (at ${m.at})` : ''}`);
+    throw new Error(
+      `completeness: ${missing.length} of the ${operations.length} operations the source performed ${window} have no event on ${p.topic}: ${named.join('; ')}` +
+        (missing.length > named.length ? `; and ${missing.length - named.length} more` : '') +
+        '; a consumer never applies them',
+    );
+  }
+  return { done: true, fact: `each of the ${operations.length} operations the source performed ${window} has one event`, operations: operations.length };
 }
 
 /** Keeps a key's payload for the parity comparison, while fewer than `sample` keys are kept or compared. */

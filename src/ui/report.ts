@@ -3,14 +3,12 @@
  * never holds secrets (secret params are stored as ***), so neither does the report.
  */
 import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
-import type { FlagSwitchOutputs, OutputKinds, StepType } from '../steps/contract.js';
+import type { FlagSwitchOutputs, OutputKinds, StepTypes } from '../steps/contract.js';
 import { stepTypes } from '../steps/index.js';
 import { formatDuration } from '../util/time.js';
 import { mdBlock, mdCell, mdCode, mdCodeCell, mdTable } from './report-markdown.js';
 
 type Detail = Record<string, unknown>;
-/** Step types by the name a step's `uses` gives. */
-type StepTypes = ReadonlyMap<string, StepType<unknown>>;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

@@ -1,3 +1,4 @@
+import type { FencedWrite } from '../state/kafka-fence.js';
 import type { RunState, StepState } from '../state/run-state.js';
 import { formatDuration } from '../util/time.js';
 import type { Painter } from './paint.js';
@@ -86,6 +87,14 @@ export function renderRunTable(states: RunState[], c: Painter, dir: string, now:
 }
 
 /** One run: each step's status, duration and attempts, approvals and skips, and the whole chain of causes of a failure. */
+/** The records of a run its store ignores (late writes of a holder that lost the lock), under the run's detail; empty when none. */
+export function renderFencedWrites(fenced: readonly FencedWrite[], c: Painter): string {
+  if (!fenced.length) return '';
+  const lines = ['', c.yellow(`${fenced.length} fenced ${fenced.length === 1 ? 'write' : 'writes'} (ignored by every reader; the run is as shown above):`)];
+  for (const f of fenced) lines.push(c.dim(`  offset ${f.offset}: write ${f.seq} of the holder with token ${f.token}, ${f.why} (token ${f.fencedBy})`));
+  return lines.join('\n') + '\n';
+}
+
 export function renderRunDetail(s: RunState, c: Painter, now: number = Date.now()): string {
   const where = s.pausedAt ? (s.pausedAt === 'interrupted' ? ' (interrupted)' : ` at ${s.pausedAt}`) : '';
   const lines = [

@@ -129,6 +129,32 @@ export function pointerToken(name: string): string {
   return name.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
+/** The reference tokens of a JSON Pointer (RFC 6901), unescaped; undefined when it is not one ("" is the root). */
+export function parsePointer(pointer: string): string[] | undefined {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/') || /~[^01]|~$/.test(pointer)) return undefined;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The value a parsed JSON Pointer points at in a parsed JSON value; undefined where there is none. */
+export function valueAt(value: unknown, tokens: readonly string[]): unknown {
+  let v = value;
+  for (const t of tokens) {
+    if (Array.isArray(v)) {
+      if (!/^(0|[1-9]\d*)$/.test(t)) return undefined;
+      v = v[Number(t)];
+    } else if (v !== null && typeof v === 'object' && Object.hasOwn(v, t)) {
+      v = (v as Record<string, unknown>)[t];
+    } else {
+      return undefined;
+    }
+  }
+  return v;
+}
+
 interface Offsets {
   value: number;
   /** Offset of the member name, for object members. */

@@ -53,6 +53,18 @@ export class SeenIds {
     return undefined;
   }
 
+  /** Where an id already hashed by hashId() was first seen, without recording it; undefined when never seen. */
+  findHash(h1: number, h2: number): { partition: number; offset: number } | undefined {
+    const keys = this.keys;
+    const mask = this.slots - 1;
+    for (let slot = (h1 ^ Math.imul(h2, 0x27d4eb2d)) & mask; ; slot = (slot + 1) & mask) {
+      const k1 = keys[2 * slot] as number;
+      const k2 = keys[2 * slot + 1] as number;
+      if (k1 === 0 && k2 === 0) return undefined;
+      if (k1 === h1 && k2 === h2) return { partition: this.where[2 * slot] as number, offset: this.where[2 * slot + 1] as number };
+    }
+  }
+
   private grow(): void {
     const { keys, where, slots } = this;
     this.slots = slots * 2;

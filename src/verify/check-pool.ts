@@ -10,11 +10,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RecordChunk } from '../adapters/kafka.js';
-import { chunkRecords, eventIdAt, type CheckedRecords, type CheckResult } from './event-checks.js';
+import { chunkRecords, rereaders, type CheckedRecords, type CheckResult, type EventRulesSetup } from './event-checks.js';
 
-/** What each worker is started with. */
-export interface WorkerSetup {
-  schema: Record<string, unknown>;
+/** What each worker is started with: the rules to compile (the schema or schemas, the operationKey). */
+export interface WorkerSetup extends EventRulesSetup {
   /** Distinct keys to sample per chunk, with their payloads (0: none). */
   samples: number;
 }
@@ -85,7 +84,7 @@ export class CheckPool {
     }
   }
 
-  /** Starts `workers` threads, each compiling the schema; rejects when it does not compile. */
+  /** Starts `workers` threads, each compiling the rules; rejects when a schema does not compile. */
   static async start(workers: number, setup: WorkerSetup, onChecked: (o: CheckedRecords) => void): Promise<CheckPool> {
     const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./check-worker.js', import.meta.url), { workerData: setup }), busy: 0 }));
     try {
@@ -103,6 +102,11 @@ export class CheckPool {
       throw err;
     }
     return new CheckPool(slots, onChecked);
+  }
+
+  /** Chunks submitted whose results were not handed over yet. */
+  get pending(): number {
+    return this.sent.size;
   }
 
   /** Why checking stopped (a worker crashed), if it did. */
@@ -143,7 +147,7 @@ export class CheckPool {
       this.nextOut += 1;
       if (!sent) continue;
       const records = chunkRecords({ ...sent, records: Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength) });
-      this.onChecked({ ...r, partition: sent.partition, eventId: (offset) => eventIdAt(records, offset) });
+      this.onChecked({ ...r, partition: sent.partition, ...rereaders(records) });
       if (this.free.length < this.slots.length * PER_WORKER) this.free.push(r.records.buffer as ArrayBuffer);
     }
     if (this.waiting && this.slots.some((s) => s.busy < PER_WORKER)) {

@@ -1,7 +1,8 @@
 /**
  * kafka.verify's per-event checks, written once for whichever thread runs them (the reading
  * thread, or a worker of CheckPool): each record's value parsed as JSON, validated against the
- * schema, its event_id hashed for the duplicate table, a few keys sampled for parity. The answer is
+ * schema (one for all, or the schema of the event's own version), its event_id and (with an
+ * operationKey) its operation hashed for the duplicate tables, a few keys sampled for parity. The answer is
  * compact (a count, the 64-bit id hashes and offsets in typed arrays a worker can transfer, the
  * first failure) and the same whichever thread produced it, so the step reads it in one place.
  * Duplicates across records are found there, in chunk order: this module keeps no state between calls.
@@ -12,7 +13,8 @@
  */
 import type { KafkaRecord, RecordChunk } from '../adapters/kafka.js';
 import { forEachRecord } from '../adapters/kafka-records.js';
-import type { SchemaIssue, Validator } from '../schema/validate.js';
+import { compileSchema, type SchemaIssue, type Validator } from '../schema/validate.js';
+import { parsePointer, valueAt } from '../util/json.js';
 import { hashId } from '../util/seen-ids.js';
 
 /** Why a record stopped the checks; only the first is kept, the records after it are not checked. */
@@ -24,47 +26,168 @@ export interface EventFailure {
   issues?: SchemaIssue[];
   /** How many issues besides `issues`. */
   more?: number;
+  /** The version whose schema gave `issues`, when each event is checked against its own version's. */
+  version?: number;
+  /** What the event is ("ExerciseCompleted v2", "ExerciseCompleted without a numeric event_version"), when no allowed schema is its own. */
+  unexpected?: string;
+  /** The operationKey pointer that points at nothing in the event. */
+  noOperation?: string;
   /** The records could not be decoded (a corrupt batch, an unknown codec). */
   error?: string;
 }
 
-/** What the checks of one partition's records found. */
-export interface CheckResult {
+/** 64-bit hashes (hashId) with the offset of each, in offset order. */
+export interface HashedOffsets {
+  /** Two 32-bit halves per entry. */
+  hashes: Uint32Array;
+  offsets: Float64Array;
+}
+
+/** What the checks of one partition's records found; `hashes`/`offsets`: hashId() of each string event_id that passed. */
+export interface CheckResult extends HashedOffsets {
   /** Events that passed, in front of the failure if there is one. */
   passed: number;
-  /** hashId() of each string event_id that passed, two 32-bit halves each, in offset order. */
-  hashes: Uint32Array;
-  /** The offset of each hashed event_id. */
-  offsets: Float64Array;
   failure?: EventFailure;
   /** The first distinct keys (as many as asked for) with their payloads, for the parity comparison. */
   samples?: { key: string; payload: unknown; offset: number }[];
+  /** With an operationKey: hashId() of each passed event's operation (operationText), in offset order. */
+  ops?: HashedOffsets;
 }
 
-/** Checked records of one partition, as the step takes them in. `eventId(offset)` re-reads one event's id (to name a duplicate). */
-export type CheckedRecords = CheckResult & { partition: number; eventId(offset: number): string | undefined };
+/** Checked records of one partition, as the step takes them in. `eventAt(offset)` re-reads one event (to name a duplicate). */
+export type CheckedRecords = CheckResult & { partition: number; eventId(offset: number): string | undefined; eventAt(offset: number): unknown };
 
 /** Records of one partition, handed one by one to the callback in offset order. */
 export type RecordSource = (onRecord: (r: KafkaRecord) => void) => void;
+
+/** What each event is checked against, compiled once per thread. */
+export interface EventRules {
+  /** The one validator of every event; unused when `byVersion` is set. */
+  validate?: Validator;
+  /** Each event against the schema of its own event_version, for events named `event`; any other name or version fails. */
+  byVersion?: { event: string; validators: Map<number, Validator> };
+  /** The operationKey pointers, parsed; absent: operations are not keyed. */
+  operationKey?: OperationPointer[];
+}
+
+/** One pointer of an operationKey: as written, and its reference tokens. */
+export interface OperationPointer {
+  pointer: string;
+  tokens: string[];
+}
+
+/** EventRules as plain data, what a worker thread is sent to compile. */
+export interface EventRulesSetup {
+  /** The schema of every event (the step's `version`). */
+  schema?: Record<string, unknown>;
+  /** Instead of `schema`: the schema of each allowed version of `event`. */
+  versions?: { event: string; schemas: { version: number; schema: Record<string, unknown> }[] };
+  /** JSON Pointers into the event whose values together name its business operation. */
+  operationKey?: string[];
+}
+
+/** Compiles what EventRulesSetup describes. Throws when a schema does not compile or a pointer is not a JSON Pointer. */
+export async function compileRules(setup: EventRulesSetup): Promise<EventRules> {
+  const rules: EventRules = {};
+  if (setup.versions) {
+    const validators = new Map<number, Validator>();
+    for (const s of setup.versions.schemas) validators.set(s.version, await compileSchema(s.schema));
+    rules.byVersion = { event: setup.versions.event, validators };
+  } else if (setup.schema) {
+    rules.validate = await compileSchema(setup.schema);
+  }
+  if (setup.operationKey?.length) rules.operationKey = setup.operationKey.map(operationPointer);
+  return rules;
+}
+
+/** Parses one operationKey pointer; throws naming it when it is not a JSON Pointer into the event. */
+export function operationPointer(pointer: string): OperationPointer {
+  const tokens = parsePointer(pointer);
+  if (!tokens?.length) throw new Error(`operationKey ${JSON.stringify(pointer)} is not a JSON Pointer into the event (e.g. /payload/exercise_id)`);
+  return { pointer, tokens };
+}
+
+/** The values an event's operationKey points at, in order; or the first pointer that points at nothing. */
+export function operationValues(event: unknown, key: readonly OperationPointer[]): unknown[] | { missing: string } {
+  const values: unknown[] = [];
+  for (const p of key) {
+    const v = valueAt(event, p.tokens);
+    if (v === undefined) return { missing: p.pointer };
+    values.push(v);
+  }
+  return values;
+}
+
+/**
+ * The one text an operation is hashed as: its key's values as a JSON array. The events' values
+ * (operationValues) and a source's listing (a key of one value, or an array) meet here.
+ */
+export function operationText(values: readonly unknown[]): string {
+  return JSON.stringify(values);
+}
+
+/** An operation as a message names it: `/payload/exercise_id "ex-1", /payload/candidate_id "c-1"`. */
+export function describeOperation(values: readonly unknown[], key: readonly OperationPointer[]): string {
+  return values.map((v, i) => `${key[i]?.pointer ?? `#${i}`} ${JSON.stringify(v)}`).join(', ');
+}
 
 /** The records of a chunk as fetched, decoded on the calling thread. */
 export function chunkRecords(chunk: Pick<RecordChunk, 'partition' | 'from' | 'records' | 'aborted'>): RecordSource {
   return (onRecord) => forEachRecord(chunk.partition, chunk.records, chunk.from, chunk.aborted, onRecord);
 }
 
-// Grown as needed and reused from call to call: no allocation per event; the answer gets copies.
-let hashes = new Uint32Array(2 * 4096);
-let offsets = new Float64Array(4096);
+/** A growable list of hashed texts and their offsets, reused from call to call: no allocation per event; take() answers copies. */
+class HashList {
+  private hashes = new Uint32Array(2 * 4096);
+  private offsets = new Float64Array(4096);
+  private n = 0;
+
+  push(text: string, offset: number): void {
+    if (this.n === this.offsets.length) {
+      const [h, o] = [this.hashes, this.offsets];
+      this.hashes = new Uint32Array(h.length * 2);
+      this.offsets = new Float64Array(o.length * 2);
+      this.hashes.set(h);
+      this.offsets.set(o);
+    }
+    hashId(text, this.hashes, 2 * this.n);
+    this.offsets[this.n] = offset;
+    this.n += 1;
+  }
+
+  take(): HashedOffsets {
+    const out = { hashes: this.hashes.slice(0, 2 * this.n), offsets: this.offsets.slice(0, this.n) };
+    this.n = 0;
+    return out;
+  }
+}
+
+const idList = new HashList();
+const opList = new HashList();
+
+/** "ExerciseCompleted v2": what an event says it is, for a message. */
+function whatEventIs(event: unknown): string {
+  const e = (event ?? {}) as { event_name?: unknown; event_version?: unknown };
+  const name = typeof e.event_name === 'string' ? e.event_name : `an event with event_name ${JSON.stringify(e.event_name) ?? 'missing'}`;
+  return typeof e.event_version === 'number' ? `${name} v${e.event_version}` : `${name} without a numeric event_version (${JSON.stringify(e.event_version) ?? 'missing'})`;
+}
 
 /**
  * Checks the records `source` hands over, stopping at the first failure: a tombstone, a value that
- * is not JSON, an event the schema rejects, or records that cannot be decoded (reported at `from`).
- * `samples`: how many distinct keys to keep with their payloads (0: none).
+ * is not JSON, an event the schema rejects (or of a name or version without an allowed schema), an
+ * operationKey pointing at nothing, or records that cannot be decoded (reported at `from`).
+ * `check`: one validator for every event, or EventRules. `samples`: how many distinct keys to keep
+ * with their payloads (0: none).
  */
-export function checkEvents(source: RecordSource, from: number, validate: Validator, samples: number): CheckResult {
+export function checkEvents(source: RecordSource, from: number, check: Validator | EventRules, samples: number): CheckResult {
+  const rules: EventRules = typeof check === 'function' ? { validate: check } : check;
+  const one = rules.validate;
+  const byVersion = rules.byVersion;
+  const opKey = rules.operationKey;
   let passed = 0;
-  let ids = 0;
   let failure: EventFailure | undefined;
+  idList.take();
+  opList.take();
   const sampled: NonNullable<CheckResult['samples']> = [];
   const onRecord = (r: KafkaRecord): void => {
     if (failure) return;
@@ -79,24 +202,35 @@ export function checkEvents(source: RecordSource, from: number, validate: Valida
       failure = { offset: r.offset, notJson: true };
       return;
     }
-    const issues = validate(event);
+    let validate = one;
+    let version: number | undefined;
+    if (byVersion) {
+      const e = event as { event_name?: unknown; event_version?: unknown } | null;
+      const v = e?.event_version;
+      validate = e?.event_name === byVersion.event && typeof v === 'number' ? byVersion.validators.get(v) : undefined;
+      if (!validate) {
+        failure = { offset: r.offset, unexpected: whatEventIs(event) };
+        return;
+      }
+      version = v as number;
+    }
+    const issues = (validate as Validator)(event);
     if (issues.length) {
-      failure = { offset: r.offset, issues: issues.slice(0, 1), more: issues.length - 1 };
+      failure = { offset: r.offset, issues: issues.slice(0, 1), more: issues.length - 1, ...(version !== undefined ? { version } : {}) };
       return;
     }
-    const id = (event as { event_id?: unknown }).event_id;
-    if (typeof id === 'string') {
-      if (ids === offsets.length) {
-        const [h, o] = [hashes, offsets];
-        hashes = new Uint32Array(h.length * 2);
-        offsets = new Float64Array(o.length * 2);
-        hashes.set(h);
-        offsets.set(o);
+    let operation: string | undefined;
+    if (opKey) {
+      const values = operationValues(event, opKey);
+      if (!Array.isArray(values)) {
+        failure = { offset: r.offset, noOperation: values.missing };
+        return;
       }
-      hashId(id, hashes, 2 * ids);
-      offsets[ids] = r.offset;
-      ids += 1;
+      operation = operationText(values);
     }
+    const id = (event as { event_id?: unknown }).event_id;
+    if (typeof id === 'string') idList.push(id, r.offset);
+    if (operation !== undefined) opList.push(operation, r.offset);
     passed += 1;
     if (sampled.length < samples && r.key) {
       const key = r.key.toString('utf8');
@@ -108,32 +242,46 @@ export function checkEvents(source: RecordSource, from: number, validate: Valida
   } catch (err) {
     failure = { offset: from, error: (err as Error).message };
   }
-  return { passed, hashes: hashes.slice(0, 2 * ids), offsets: offsets.slice(0, ids), failure, ...(sampled.length ? { samples: sampled } : {}) };
+  const ids = idList.take();
+  const ops = opKey ? opList.take() : undefined;
+  return { passed, hashes: ids.hashes, offsets: ids.offsets, failure, ...(sampled.length ? { samples: sampled } : {}), ...(ops ? { ops } : {}) };
+}
+
+/** The record at `offset`, parsed, when its value is JSON. */
+export function eventAt(source: RecordSource, offset: number): unknown {
+  let event: unknown;
+  let found = false;
+  source((r) => {
+    if (r.offset !== offset || found) return;
+    found = true;
+    try {
+      event = JSON.parse(r.value?.toString('utf8') ?? 'null');
+    } catch {
+      // not JSON: nothing
+    }
+  });
+  return event;
 }
 
 /** The event_id of the record at `offset`, when it is JSON with a string event_id. */
 export function eventIdAt(source: RecordSource, offset: number): string | undefined {
-  let id: string | undefined;
-  source((r) => {
-    if (r.offset !== offset || id !== undefined) return;
-    try {
-      const v = (JSON.parse(r.value?.toString('utf8') ?? 'null') as { event_id?: unknown } | null)?.event_id;
-      if (typeof v === 'string') id = v;
-    } catch {
-      // not JSON: no id
-    }
-  });
-  return id;
+  const id = (eventAt(source, offset) as { event_id?: unknown } | null | undefined)?.event_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The re-readers of CheckedRecords over one partition's records. */
+export function rereaders(records: RecordSource): Pick<CheckedRecords, 'eventId' | 'eventAt'> {
+  return { eventId: (offset) => eventIdAt(records, offset), eventAt: (offset) => eventAt(records, offset) };
 }
 
 /** Checks a chunk on the calling thread: what a worker of CheckPool answers for it. */
-export function checkChunk(chunk: RecordChunk, validate: Validator, samples: number): CheckedRecords {
+export function checkChunk(chunk: RecordChunk, check: Validator | EventRules, samples: number): CheckedRecords {
   const records = chunkRecords(chunk);
-  return { ...checkEvents(records, chunk.from, validate, samples), partition: chunk.partition, eventId: (offset) => eventIdAt(records, offset) };
+  return { ...checkEvents(records, chunk.from, check, samples), partition: chunk.partition, ...rereaders(records) };
 }
 
 /** Checks one record already decoded (a reader without chunks). */
-export function checkRecord(r: KafkaRecord, validate: Validator, samples: number): CheckedRecords {
+export function checkRecord(r: KafkaRecord, check: Validator | EventRules, samples: number): CheckedRecords {
   const records: RecordSource = (onRecord) => onRecord(r);
-  return { ...checkEvents(records, r.offset, validate, samples), partition: r.partition, eventId: (offset) => eventIdAt(records, offset) };
+  return { ...checkEvents(records, r.offset, check, samples), partition: r.partition, ...rereaders(records) };
 }

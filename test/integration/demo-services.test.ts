@@ -9,7 +9,7 @@ import { compileSchema, type Validator } from '../../src/schema/validate.js';
 import { eventually, unique } from '../support/cli.js';
 import { startConsumer, startSource, writeFlags, type DemoService } from '../support/demo-services.js';
 import { kafkaBrokers } from '../support/kafka.js';
-import { exerciseCompletedSchema as seedSchema } from '../support/seed-schema.js';
+import { exerciseCompletedSchemaV1, exerciseCompletedSchema as seedSchema } from '../support/seed-schema.js';
 
 const { Kafka, logLevel } = kafkajs;
 type Admin = ReturnType<InstanceType<typeof Kafka>['admin']>;
@@ -261,6 +261,73 @@ describe('demo/source.mjs', () => {
     expect(typeof title).toBe('string');
     expect(title).not.toBe(expected.title);
     expect({ ...rest, title: expected.title }).toEqual(expected);
+  });
+});
+
+describe('demo/source.mjs: versions and operations', () => {
+  it('publishes v0, v1 (to --v1-topic) or both; lists its operations at GET /operations behind the token; double and lost faults', async () => {
+    const { topic, flags } = await world('src-ops');
+    const v1Topic = `${topic}.v1`;
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: v1Topic, numPartitions: 1, replicationFactor: 1 }] });
+    const source = track(await startSource({ brokers: kafkaBrokers(), topic, flags, producerFlag: 'p', versions: '0,1', v1Topic, completions: true, operationsToken: 'tok' }));
+    const produce = (count: number) => post<{ produced: number }>(`${source.url}/admin/produce`, { count });
+    const from = new Date().toISOString();
+
+    expect((await produce(2)).body).toEqual({ produced: 4 }); // each operation as v0 and as v1
+    expect((await post(`${source.url}/admin/fault`, { type: 'double' })).status).toBe(202);
+    expect((await produce(1)).body).toEqual({ produced: 4 }); // twice, in each version
+    expect((await post(`${source.url}/admin/fault`, { type: 'lost' })).status).toBe(202);
+    expect((await produce(1)).body).toEqual({ produced: 0 });
+    expect(await post(`${source.url}/admin/versions`, { versions: [1] })).toEqual({ status: 200, body: { versions: [1] } });
+    expect((await post(`${source.url}/admin/versions`, { versions: [2] })).status).toBe(400);
+    expect((await produce(1)).body).toEqual({ produced: 1 });
+    const to = new Date(Date.now() + 1000).toISOString();
+
+    const v0 = await readEvents(topic, 4);
+    const v1 = await readEvents(v1Topic, 5);
+    expect(v0.map((r) => r.event.event_version)).toEqual([0, 0, 0, 0]);
+    expect(v1.map((r) => r.event.event_version)).toEqual([1, 1, 1, 1, 1]);
+    const v1Validate = await compileSchema(exerciseCompletedSchemaV1);
+    for (const r of v0) expect(validate(r.event)).toEqual([]);
+    for (const r of v1) expect(v1Validate(r.event)).toEqual([]);
+    const keyOf = (r: Received) => JSON.stringify([r.event.payload.exercise_id, r.event.payload.candidate_id]);
+    // Each operation a candidate of its own; the doubled one twice per version under new event_ids.
+    expect(new Set(v0.map(keyOf)).size).toBe(3);
+    expect(new Set([...v0, ...v1].map((r) => r.event.event_id)).size).toBe(9);
+
+    const url = `${source.url}/operations?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+    expect((await fetch(url)).status).toBe(401);
+    const listed = await fetch(url, { headers: { authorization: 'Bearer tok' } }).then((r) => r.json() as Promise<{ operations: { key: string[]; at: string }[] }>);
+    expect(listed.operations).toHaveLength(5);
+    const published = new Set(v1.map(keyOf));
+    const lost = listed.operations.filter((o) => !published.has(JSON.stringify(o.key)));
+    expect(lost).toHaveLength(1);
+    expect(source.logs()).toContain(`fault lost: operation ${JSON.stringify(lost[0]?.key)}`);
+    for (const o of listed.operations) expect(Date.parse(o.at)).toBeGreaterThanOrEqual(Date.parse(from));
+    expect((await fetch(`${source.url}/operations?from=x&to=y`, { headers: { authorization: 'Bearer tok' } })).status).toBe(400);
+  });
+
+  it('--v0-flag, --v1-flag: each version is published while its flag is ON; no version, no operation', async () => {
+    const { topic, flags } = await world('src-vflags');
+    await writeFlags(flags, { v0: true, v1: false });
+    const source = track(await startSource({ brokers: kafkaBrokers(), topic, flags, producerFlag: 'p', v0Flag: 'v0', v1Flag: 'v1', completions: true }));
+    const versions = async () => (await get<{ versions: number[] }>(`${source.url}/admin/versions`)).body.versions;
+    const produce = async (count: number) => (await post<{ produced: number }>(`${source.url}/admin/produce`, { count })).body.produced;
+    await eventually(async () => JSON.stringify(await versions()) === '[0]', 10_000);
+    expect(await produce(1)).toBe(1);
+    await writeFlags(flags, { v0: true, v1: true }); // the dual publish
+    await eventually(async () => JSON.stringify(await versions()) === '[0,1]', 10_000);
+    expect(await produce(1)).toBe(2);
+    await writeFlags(flags, { v0: false, v1: true });
+    await eventually(async () => JSON.stringify(await versions()) === '[1]', 10_000);
+    expect(await produce(1)).toBe(1);
+    await writeFlags(flags, { v0: false, v1: false });
+    await eventually(async () => (await versions()).length === 0, 10_000);
+    expect(await produce(3)).toBe(0);
+    // Three partitions: read in no particular order across them.
+    expect((await readEvents(topic, 4)).map((r) => r.event.event_version).sort()).toEqual([0, 0, 1, 1]);
+    const all = await fetch(`${source.url}/operations?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z`).then((r) => r.json() as Promise<{ operations: unknown[] }>);
+    expect(all.operations).toHaveLength(3);
   });
 });
 

@@ -83,6 +83,10 @@ const numberFlag = '{\n  "flags": {\n    "orders-producer": 5\n  }\n}';
 const listVariants = '{"flags": {"orders-producer": {"state": "ENABLED", "variants": [true], "defaultVariant": "on"}}}';
 const booleanState = '{"flags": {"orders-producer": {"state": true}}}';
 
+/** A working directory whose config loads the plugins/ folder; pluginStep is a valid plugin to break. */
+const withPlugin = { 'pb.yaml': okPlaybook, 'migrate.config.yaml': 'plugins:\n  - plugins\n' };
+const pluginStep = "export default { type: 'acme.ok', params: { safeParse: (v) => ({ success: true, data: v }) }, describe: () => 'ok', check: async () => ({ done: true }), timeoutMs: 1000, intervalMs: 100 };\n";
+
 const cafeNfc = 'caf\u00e9';
 const cafeNfd = 'cafe\u0301';
 
@@ -172,6 +176,19 @@ const cases: Record<string, Case> = {
   'env: KAFKA_BROKERS with a space': { files: { 'pb.yaml': okPlaybook }, env: { KAFKA_BROKERS: 'a b:9092' }, args: ['run', 'pb.yaml'], says: /^error: KAFKA_BROKERS: "a b:9092" is not host:port/m },
   'env: KAFKA_SSL=maybe': { files: { 'pb.yaml': okPlaybook }, env: { KAFKA_SSL: 'maybe' }, args: ['run', 'pb.yaml'], says: /^error: KAFKA_SSL: "maybe" is not true or false/m },
   'env: an unknown KAFKA_SASL_MECHANISM': { files: { 'pb.yaml': okPlaybook }, env: { KAFKA_SASL_MECHANISM: 'gssapi' }, args: ['run', 'pb.yaml'], says: /^error: KAFKA_SASL_MECHANISM: "gssapi" is not one of/m },
+
+  // -- local step plugins (plugins: in migrate.config.yaml) --
+  'plugin: a syntax error': { files: { ...withPlugin, 'plugins/p.mjs': "export default {\n  type: 'acme.x',,\n};\n" }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs:2:18: SyntaxError: Unexpected token ','/m, positioned: true },
+  'plugin: throws while it is imported': { files: { ...withPlugin, 'plugins/p.mjs': 'const a = 1;\nthrow new TypeError("boom");\n' }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs:2:7: cannot load the plugin: boom/m, positioned: true },
+  'plugin: imports a package that is not installed': { files: { ...withPlugin, 'plugins/p.mjs': 'import pad from "left-pad";\nexport default pad;\n' }, args: ['validate', 'pb.yaml'], says: /^plugins\/p\.mjs: cannot load the plugin: Cannot find package 'left-pad'/m, on: 'stdout' },
+  'plugin: no default export': { files: { ...withPlugin, 'plugins/p.mjs': 'export const step = {};\n' }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs: no default export/m },
+  'plugin: the default export is a function': { files: { ...withPlugin, 'plugins/p.mjs': 'export default function step() {}\n' }, args: ['steps'], says: /^error: plugins\/p\.mjs: the default export is function, not a step type object/m },
+  'plugin: params that are not a zod schema': { files: { ...withPlugin, 'plugins/p.mjs': pluginStep.replace(/params: \{.*?\}\) \},/, "params: 'string'," ) }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs: "params" is not a zod schema/m },
+  'plugin: a type that shadows a built-in': { files: { ...withPlugin, 'plugins/p.mjs': pluginStep.replace('acme.ok', 'confirm') }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs: step type "confirm" is built in/m },
+  'plugin: a type name with a space': { files: { ...withPlugin, 'plugins/p.mjs': pluginStep.replace('acme.ok', 'acme ok') }, args: ['steps'], says: /^error: plugins\/p\.mjs: "type" "acme ok" is not a step type name/m },
+  'plugin: an interval of 0': { files: { ...withPlugin, 'plugins/p.mjs': pluginStep.replace('intervalMs: 100', 'intervalMs: 0') }, args: ['run', 'pb.yaml'], says: /^error: plugins\/p\.mjs: "intervalMs" must be a number of milliseconds above 0, not 0/m },
+  'plugin: a plugins: entry that names nothing': { files: { 'pb.yaml': okPlaybook, 'migrate.config.yaml': 'plugins:\n  - ../elsewhere/steps\n' }, args: ['run', 'pb.yaml'], says: /^error: migrate\.config\.yaml:2:5: plugins\[0\]: \.\.\/elsewhere\/steps does not exist/m, positioned: true },
+  'plugin: plugins: is not a list': { files: { 'pb.yaml': okPlaybook, 'migrate.config.yaml': 'plugins: steps\n' }, args: ['run', 'pb.yaml'], says: /^error: migrate\.config\.yaml:1:10: plugins: .*expected array/m, positioned: true },
 
   // -- event schemas, through migrate schema lint --
   'schema: truncated': { files: { 's.json': '{"type": "object",' }, args: ['schema', 'lint', 's.json'], says: /^s\.json:1:19: not valid JSON/m, positioned: true, on: 'stdout' },

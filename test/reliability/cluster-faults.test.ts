@@ -4,6 +4,7 @@
 //   - kafka.drain waits for a group that a real consumer is draining,
 //   - kafka.verify counts events an idempotent producer sends with acks=all,
 //   - a run on the Kafka state store writes its state (the state topic's leader is killed).
+// And a holder's state write held up past its session timeout (test/support/fencing.ts) is fenced.
 // Each run completes (or fails with a clear message and a resume completes); nothing is lost,
 // nothing counted or applied twice. The drain and verify runs are those of broker-restart.test.ts
 // (kafka-faults.ts); only the fault differs.
@@ -16,6 +17,7 @@ import { startKafkaCluster, type KafkaClusterHandle } from '../../scripts/kafka-
 import { connectRunLog } from '../../src/adapters/kafka-connect.js';
 import { KafkaRunStore } from '../../src/state/kafka-store.js';
 import { events, eventually, runCli, unique, type CliResult } from '../support/cli.js';
+import { delayedWriteScenario } from '../support/fencing.js';
 import { report } from './figures.js';
 import { expectClearFailure, FaultHarness, row, stepRetries, tally } from './kafka-faults.js';
 import { STACK_TRACE } from './support.js';
@@ -230,6 +232,27 @@ describe(`${NODES}-node cluster: the state topic's leader killed while a run on 
       expect(await withAdmin(async (admin) => (await admin.listTopics()).filter((x) => x.startsWith(`${topic}-`)).sort())).toEqual(
         stepIds.map((_, i) => `${topic}-${i + 1}`).sort(),
       );
+    });
+  }
+});
+
+describe(`${NODES}-node cluster: a state write held up past its holder's session timeout (fencing)`, () => {
+  for (let round = 1; round <= ROUNDS; round++) {
+    it(`round ${round}: the late write lands after the new holder's, every reader ignores it, the late holder stops`, async (ctx) => {
+      const run = unique('fenced');
+      const cells = { 'late writes landed': 0, 'readers that believed it': 0, 'reported fenced': 0, 'late holder stopped (exit 5)': 0, 'takeover ms': 0 };
+      report(ctx, 'late write fenced', cells);
+      const out = await delayedWriteScenario({ brokers: cluster.brokers, topic: unique('cluster-fence-runs'), lockTopic: unique('cluster-fence-locks'), run, sessionTimeoutMs: SESSION_S * 1000 });
+      cells['late writes landed'] = out.endAfterLate - out.endBeforeLate;
+      cells['readers that believed it'] = [out.read, out.listed].filter((s) => s?.steps[0]?.summary !== 'B: step 3 done').length;
+      cells['reported fenced'] = out.fenced.filter((f) => f.offset === out.endBeforeLate).length;
+      cells['late holder stopped (exit 5)'] = out.holderA.code === 5 ? 1 : 0;
+      cells['takeover ms'] = Math.round(out.takeoverMs);
+      report(ctx, 'late write fenced', cells);
+      expect(out.bTookOver?.steps[0]?.summary).toBe('A: step 1 done');
+      expect(cells).toMatchObject({ 'late writes landed': 1, 'readers that believed it': 0, 'reported fenced': 1, 'late holder stopped (exit 5)': 1 });
+      expect(out.holderA.lastLine).toMatch(/lost the lock of run .*fenced/);
+      expect(out.afterB?.steps[0]?.summary).toBe('B: step 4 done');
     });
   }
 });

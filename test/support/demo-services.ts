@@ -34,6 +34,17 @@ export interface SourceOptions {
   port?: number;
   /** Events per second while the producer flag is ON (default 40). */
   rate?: number;
+  /** The versions each operation is published as: '0' (default), '1' or '0,1' (dual publish). */
+  versions?: '0' | '1' | '0,1';
+  /** Flags of their own for v0 and v1: a version is published while its flag is ON (instead of `versions`). */
+  v0Flag?: string;
+  v1Flag?: string;
+  /** Where v1 events go (a topic per version); default: beside v0 on `topic`. */
+  v1Topic?: string;
+  /** Each operation a completion of its own (a candidate per event), as operationKey and completeness need. */
+  completions?: boolean;
+  /** The bearer token GET /operations asks for. */
+  operationsToken?: string;
   env?: Record<string, string | undefined>;
 }
 
@@ -58,6 +69,12 @@ export function startSource(o: SourceOptions): Promise<DemoService> {
   const args = ['--brokers', brokerList(o.brokers), '--topic', o.topic, '--flags', o.flags, '--producer-flag', o.producerFlag, '--kind', o.kind ?? 'func'];
   if (o.port !== undefined) args.push('--port', String(o.port));
   if (o.rate !== undefined) args.push('--rate', String(o.rate));
+  if (o.versions !== undefined) args.push('--versions', o.versions);
+  if (o.v0Flag !== undefined) args.push('--v0-flag', o.v0Flag);
+  if (o.v1Flag !== undefined) args.push('--v1-flag', o.v1Flag);
+  if (o.v1Topic !== undefined) args.push('--v1-topic', o.v1Topic);
+  if (o.completions) args.push('--completions');
+  if (o.operationsToken !== undefined) args.push('--operations-token', o.operationsToken);
   return startService('source.mjs', args, o.env);
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { playbookGraph } from '../../src/commands/graph.js';
 import { mermaidText, renderMermaid } from '../../src/ui/graph.js';
+import { stepTypes } from '../../src/steps/index.js';
 
 describe('migrate graph', () => {
   it('escapes labels for Mermaid: quotes, #, HTML, backticks, newlines', () => {
@@ -28,14 +29,14 @@ describe('migrate graph', () => {
   });
 
   it('expands titles with --param; without params, draws the playbook with its templates', async () => {
-    const bound = await playbookGraph('demo', { cwd: process.cwd(), param: ['topic=orders'] });
+    const bound = await playbookGraph('demo', { cwd: process.cwd(), param: ['topic=orders'], stepTypes });
     expect(bound.steps.map((s) => [s.id, s.kind, s.title])).toEqual([
       ['create-topic', 'action', 'Create topic datarep.orders'],
       ['go-live', 'gate', 'Producer goes live'],
       ['drained', 'wait', 'Consumers drain datarep.orders'],
     ]);
-    const unbound = await playbookGraph('demo', { cwd: process.cwd(), param: [] });
+    const unbound = await playbookGraph('demo', { cwd: process.cwd(), param: [], stepTypes });
     expect(unbound.steps[0]?.title).toBe('Create topic datarep.${{ params.topic }}');
-    await expect(playbookGraph('demo', { cwd: process.cwd(), param: ['nope=1'] })).rejects.toThrow(/declares no such param/);
+    await expect(playbookGraph('demo', { cwd: process.cwd(), param: ['nope=1'], stepTypes })).rejects.toThrow(/declares no such param/);
   });
 });

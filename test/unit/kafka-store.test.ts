@@ -100,7 +100,8 @@ class FakeLog implements KafkaRunLog {
   }
   /** The latest state of a run in the topic, as a reader from the beginning would see it. */
   latest(topic: string, run: string): RunState | undefined {
-    const last = (this.topics.get(topic) ?? []).filter((r) => r.key === run).at(-1);
+    // Every holder writes under a key of its own (<run>@<token>.<nonce>); this fake log has no late writes.
+    const last = (this.topics.get(topic) ?? []).filter((r) => r.key?.split('@')[0] === run && r.value !== null).at(-1);
     return last?.value ? (JSON.parse(last.value.toString('utf8')) as RunState) : undefined;
   }
 }
@@ -140,7 +141,10 @@ describe('KafkaRunStore: states', () => {
     await s.write({ ...state('r1', '2026-01-03T00:00:00.000Z'), status: 'completed' });
     expect((await s.read('r1'))?.status).toBe('completed');
     expect((await s.list()).map((r) => r.name)).toEqual(['r1', 'r2']); // newest first
-    await log.append('runs', 'r2', null);
+    // Deleting a run tombstones every key it has (one per holder that has not been tombstoned by the next).
+    const keys = new Set((log.topics.get('runs') ?? []).map((r) => r.key).filter((k) => k?.split('@')[0] === 'r2'));
+    expect(keys.size).toBeGreaterThan(0);
+    for (const key of keys) await log.append('runs', key as string, null);
     expect(await s.read('r2')).toBeUndefined();
     expect((await s.list()).map((r) => r.name)).toEqual(['r1']);
   });
@@ -344,9 +348,24 @@ describe('KafkaRunStore: locks', () => {
     const member = (log.groups.get('migrate-lock-locks-r1') as FakeGroup).members[0] as { o: LockGroupOptions };
     member.o.onJoin(true, 'member-after-restart'); // the client dropped out and joined again
     await s.write(state('r1')); // nobody wrote in between: still ours
+    await store(new FakeLog(log)).write(state('r1')); // but someone else saved it while this one was out
     member.o.onJoin(true, 'member-after-second-restart');
-    await log.append('runs', 'r1', Buffer.from(JSON.stringify(state('r1')))); // but someone else saved it
     await expect(s.write(state('r1'))).rejects.toThrow(/lost the lock of run r1: another process saved the run while this one was out of the lock group/);
+    await held.release();
+  });
+
+  it('a holder whose write lands after another process claimed the run stops; readers ignore the write and report it fenced', async () => {
+    const log = new FakeLog();
+    const s = store(log);
+    const held = await s.lock('r1');
+    await s.write(state('r1', '2026-01-01T00:00:00.000Z'));
+    await store(new FakeLog(log)).write({ ...state('r1', '2026-01-02T00:00:00.000Z'), status: 'paused' }); // a claim of its own
+    await expect(s.write({ ...state('r1', '2026-01-03T00:00:00.000Z'), status: 'completed' })).rejects.toThrow(
+      /^lost the lock of run r1: another process claimed the run \(fencing token \d+\); this write, at offset \d+, is fenced/,
+    );
+    const reader = store(new FakeLog(log));
+    expect(await reader.read('r1')).toMatchObject({ status: 'paused', updatedAt: '2026-01-02T00:00:00.000Z' });
+    expect(await reader.fencedWrites('r1')).toEqual([expect.objectContaining({ run: 'r1', seq: 2, why: 'written after a newer holder claimed the run' })]);
     await held.release();
   });
 
@@ -468,6 +487,7 @@ function loadConfigSync(state: { store: 'file' | 'kafka' }): Parameters<typeof o
     state: { ...state, topic: '__migrate_runs', lockTopic: '__migrate_locks', sessionTimeoutMs: 10_000 },
     flags: { provider: 'file', file: 'flags.json' },
     schemas: { source: 'dir', dir: 'schemas' },
+    plugins: [],
     file: undefined,
   };
 }

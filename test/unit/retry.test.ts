@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stepTypes } from '../../src/steps/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { backoffMs, retrier } from '../../src/engine/retry.js';
@@ -64,7 +65,7 @@ describe('the retry policy', () => {
     const config = await loadConfig({ cwd, env: {} });
     const store = new FileRunStore(config.stateDir);
     const signal = new AbortController().signal;
-    const run = await runPlaybook({ playbook: 'switch.yaml', cwd, config, store, params: {}, emit: () => undefined, signal, env: {} });
+    const run = await runPlaybook({ playbook: 'switch.yaml', stepTypes, cwd, config, store, params: {}, emit: () => undefined, signal, env: {} });
     expect(run.outcome.status).toBe('completed');
 
     // The real flag file answers reads; every write blinks.
@@ -77,7 +78,7 @@ describe('the retry policy', () => {
       },
     };
     const events: RunEvent[] = [];
-    const result = await rollbackRun({ run: run.run, cwd, config, store, emit: (e) => events.push(e), signal, confirm: async () => true, env: {}, services: blinking, retryBaseMs: 200 });
+    const result = await rollbackRun({ run: run.run, stepTypes, cwd, config, store, emit: (e) => events.push(e), signal, confirm: async () => true, env: {}, services: blinking, retryBaseMs: 200 });
     await real.close();
     expect(result.outcome).toEqual({ status: 'failed', step: 'switch', error: 'flag service blinked' });
     // Waits of 200ms, then 400ms: the second would end after the 500ms timeout, so there is one retry (not a fixed three).

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { stepTypes } from '../../src/steps/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { previewRollback, rollbackRun, type RollbackOptions, type RollbackPreview } from '../../src/engine/rollback.js';
@@ -57,6 +58,7 @@ async function completedRun() {
   const store = new FileRunStore(config.stateDir);
   const run = await runPlaybook({
     playbook: 'switches.yaml',
+    stepTypes,
     cwd,
     config,
     store,
@@ -73,6 +75,7 @@ async function completedRun() {
   const rollback = (extra: Partial<RollbackOptions> = {}) =>
     rollbackRun({
       run: run.run,
+      stepTypes,
       cwd,
       config,
       store,
@@ -97,10 +100,10 @@ describe('rollback', () => {
     const config = await loadConfig({ cwd, env: {} });
     const store = new FileRunStore(config.stateDir);
     const signal = new AbortController().signal;
-    const run = await runPlaybook({ playbook: 'secret.yaml', cwd, config, store, params: { flag: 'g', token: 's3cret-value' }, yes: true, emit: () => undefined, signal, env: {} });
+    const run = await runPlaybook({ playbook: 'secret.yaml', stepTypes, cwd, config, store, params: { flag: 'g', token: 's3cret-value' }, yes: true, emit: () => undefined, signal, env: {} });
     expect(run.outcome.status).toBe('completed');
     const rollback = (params?: Record<string, string>) =>
-      rollbackRun({ run: run.run, cwd, config, store, emit: () => undefined, signal, confirm: async () => true, env: {}, ...(params ? { params } : {}) });
+      rollbackRun({ run: run.run, stepTypes, cwd, config, store, emit: () => undefined, signal, confirm: async () => true, env: {}, ...(params ? { params } : {}) });
 
     await expect(rollback()).rejects.toThrow(/was started with secret param token, which its state does not keep/);
     await expect(rollback({ token: 's3cret-value', flag: 'other' })).rejects.toThrow(/--param flag: run .* was started with another value/);

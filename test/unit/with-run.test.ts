@@ -2,8 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stepTypes } from '../../src/steps/index.js';
 import { loadConfig } from '../../src/config.js';
-import { withRun } from '../../src/engine/with-run.js';
+import { withRun, type LockedRun } from '../../src/engine/with-run.js';
 import { KafkaNotConfiguredError, RunLockedError } from '../../src/errors.js';
 import type { BoundPlaybook } from '../../src/playbook/bind.js';
 import { MemoryRunStore } from '../../src/state/memory-store.js';
@@ -26,7 +27,7 @@ async function setup() {
   await writeFile(path.join(cwd, 't.yaml'), playbook);
   const config = await loadConfig({ cwd, env: {} }); // no Kafka configured
   const store = new MemoryRunStore();
-  const options = { cwd, config, env: {}, playbook: 't.yaml', params: { token: 's3cret' }, lock: { store, name: () => 'r' } };
+  const options = { cwd, config, env: {}, playbook: 't.yaml', stepTypes, params: { token: 's3cret' }, lock: { store, name: () => 'r' } };
   return { store, options };
 }
 
@@ -43,7 +44,7 @@ describe('withRun', () => {
     const { store, options } = await setup();
     // Only the gate will act, so Kafka's absence does not matter.
     const acting = (bound: BoundPlaybook) => bound.steps.filter((s) => s.spec.id === 'ask');
-    const failed = withRun({ ...options, acting }, async (run) => {
+    const failed = withRun({ ...options, acting }, async (run: LockedRun) => {
       expect(run.name).toBe('r');
       expect(run.bound.steps.map((s) => s.title)).toEqual(['topic', 'ask']);
       await expect(store.lock('r')).rejects.toBeInstanceOf(RunLockedError);
