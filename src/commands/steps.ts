@@ -36,6 +36,8 @@ export interface StepTypeListing {
   docs?: string;
   apply: boolean;
   undo: boolean;
+  /** Whether a step of the type applies and undoes depends on its params (exec's `apply:` and `undo:`). */
+  byParams?: true;
   /** A gate asks a person instead of checking the world. */
   gate: boolean;
   needs: string[];
@@ -67,6 +69,7 @@ function listing(t: StepType<unknown>, from: Pick<StepTypeListing, 'source' | 'f
     ...from,
     apply: typeof t.apply === 'function',
     undo: typeof t.undo === 'function',
+    ...(t.provides ? { byParams: true as const } : {}),
     gate: Boolean(t.gate),
     needs: [...(t.needs ?? [])],
     timeoutMs: t.timeoutMs,
@@ -132,7 +135,8 @@ export async function stepsCommand(type: string | undefined, o: StepsCommandOpti
 /** One line per type (built-ins, then plugins) with its params in short; with `detail`, a table of each type's params. */
 function renderStepTypes(steps: readonly StepTypeListing[], o: { detail: boolean; cwd: string; c: Painter }): string {
   const where = (s: StepTypeListing) => (s.source === 'plugin' ? `plugin ${s.file}` : 'built-in');
-  const acts = (s: StepTypeListing) => (s.gate ? 'gate' : [s.apply ? 'apply' : 'wait', ...(s.undo ? ['undo'] : [])].join('+'));
+  const acts = (s: StepTypeListing) =>
+    s.gate ? 'gate' : `${[s.apply ? 'apply' : 'wait', ...(s.undo ? ['undo'] : [])].join('+')}${s.byParams ? ' (as its params give)' : ''}`;
   const docs = (s: StepTypeListing) => (s.docs && path.isAbsolute(s.docs) && !path.relative(o.cwd, s.docs).startsWith('..') ? path.relative(o.cwd, s.docs) : (s.docs ?? ''));
   if (!o.detail) {
     const lines = formatTable(steps.map((s) => [{ text: s.type, style: o.c.bold }, acts(s), where(s)]));

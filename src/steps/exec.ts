@@ -17,24 +17,23 @@ const argv = z
 
 const params = z
   .object({
-    /** Exit 0: done; any other exit: not yet. Its last output line is the step's summary. */
-    check: argv,
-    /** Makes it so; a non-zero exit fails the step. Without it the step waits for check. */
-    apply: argv.optional(),
-    /** Puts back what apply did, for rollback. */
-    undo: argv.optional(),
-    /** Added to migrate's own environment for the commands; values may read ${{ params.* }} and ${{ env.* }}. */
+    check: argv.describe('exit 0: done; any other exit: not yet. Its last output line is the summary'),
+    apply: argv.optional().describe('makes it so; a non-zero exit fails the step. Without it the step waits for check'),
+    undo: argv.optional().describe('puts back what apply did, for rollback'),
     env: z
       .record(z.string().regex(NAME, 'an environment variable name: letters, digits and _, not starting with a digit'), z.union([z.string(), z.number(), z.boolean()]).transform(String))
-      .optional(),
-    /** Where the commands run (relative to the working directory of migrate). */
-    cwd: z.string().min(1).optional(),
-    /** Each command is one script string, run by /bin/sh -c: globbing, pipes, $VARS, and their risks. */
-    shell: z.literal(true).optional(),
-    /** Bytes of output kept per command for the summary, outputs and failure messages. */
-    outputLimit: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(DEFAULT_OUTPUT_LIMIT),
-    /** The check changes nothing, so `migrate plan` may run it. */
-    readOnlyCheck: z.boolean().optional(),
+      .optional()
+      .describe('added to the environment of the commands; values may read ${{ params.* }} and ${{ env.* }}'),
+    cwd: z.string().min(1).optional().describe('where the commands run, relative to the working directory'),
+    shell: z.literal(true).optional().describe('each command is one script string run by /bin/sh -c (see the docs for the risks)'),
+    outputLimit: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(DEFAULT_OUTPUT_LIMIT)
+      .describe('bytes of output kept per command, for the summary, outputs and failure messages'),
+    readOnlyCheck: z.boolean().optional().describe('check changes nothing, so migrate plan may run it'),
   })
   .strict()
   .superRefine((p, ctx) => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { listStepTypes } from '../../src/commands/steps.js';
 import { previewRollback } from '../../src/engine/rollback.js';
 import { bindPlaybook } from '../../src/playbook/bind.js';
 import { parsePlaybook } from '../../src/playbook/load.js';
@@ -79,6 +83,16 @@ steps:
     expect(execStep.plan?.unsafeLook?.(both)).toBeUndefined();
     expect(execStep.describe(act)).toBe('run `touch x` until `true` succeeds');
     expect(execStep.describe(wait)).toBe('wait until `true` succeeds');
+  });
+
+  it('is listed by migrate steps as acting and undoing as its params give, with its params described', async () => {
+    const listed = await listStepTypes({ cwd: await mkdtemp(path.join(os.tmpdir(), 'migrate-steps-')), env: {} });
+    const exec = listed.find((t) => t.type === 'exec');
+    expect(exec).toMatchObject({ apply: true, undo: true, byParams: true, docs: expect.stringMatching(/docs\/steps\/exec\.md$/) as string });
+    expect(exec?.params.map((p) => [p.name, p.required, Boolean(p.description)])).toEqual(
+      ['check', 'apply', 'undo', 'env', 'cwd', 'shell', 'outputLimit', 'readOnlyCheck'].map((n) => [n, n === 'check', true]),
+    );
+    expect(listed.find((t) => t.type === 'flag.set')?.byParams).toBeUndefined();
   });
 });
 
