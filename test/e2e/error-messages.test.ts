@@ -1,8 +1,9 @@
 // The error a user gets for bad input, as the CLI prints it: exit 2, one line naming
 // file:line:col, no stack trace, nothing on stdout. The corpus of malformed and hostile input
 // (and that it changes no file) is test/reliability/bad-input.test.ts.
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { runCli, workdir } from '../support/cli.js';
+import { migrateBin, runCli, workdir } from '../support/cli.js';
 
 const cases: Record<string, { file: string; args?: string[]; error: RegExp }> = {
   'malformed YAML': {
@@ -52,5 +53,18 @@ describe('error messages for bad input', () => {
     expect((await runCli(['frobnicate'], { cwd })).code).toBe(2);
     expect((await runCli(['run'], { cwd })).code).toBe(2);
     expect((await runCli(['run', 'x', '--bogus'], { cwd })).code).toBe(2);
+  });
+});
+
+describe('output to a reader that went away', () => {
+  it('`migrate rollback --help | true` stops quietly with 141 (as on SIGPIPE), no stack trace', async () => {
+    // `true` exits without reading: the help is written into a pipe nobody reads any more (EPIPE).
+    const out = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile('bash', ['-c', `"${process.execPath}" "${migrateBin}" rollback --help | true; echo "rc=\${PIPESTATUS[0]}"`], (err, stdout, stderr) =>
+        err ? reject(err) : resolve({ stdout, stderr }),
+      ),
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe('rc=141');
   });
 });
