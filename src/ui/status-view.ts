@@ -115,7 +115,8 @@ export function renderRunDetail(s: RunState, c: Painter, now: number = Date.now(
       { text: st.status, style: statusStyle(st.status, c) },
       { text: took === undefined ? '' : formatDuration(took), align: 'right', ...(st.status === 'running' ? { style: c.yellow } : {}) },
       { text: st.attempts ? String(st.attempts) : '', align: 'right', ...(st.attempts > 1 ? { style: c.yellow } : {}) },
-      st.status === 'failed' && st.error ? { text: st.error.message, style: c.red } : (st.summary ?? ''),
+      // A table cell holds one line: a message of several (an exec command's last output) goes on under the row.
+      st.status === 'failed' && st.error ? { text: firstLine(st.error.message), style: c.red } : firstLine(st.summary ?? ''),
     ];
   });
   const table = formatTable([head, ...rows], { indent: '  ' });
@@ -125,6 +126,8 @@ export function renderRunDetail(s: RunState, c: Painter, now: number = Date.now(
     const under = '        ';
     if (st.approval) lines.push(c.dim(`${under}approved by ${st.approval.by} via ${st.approval.via} at ${st.approval.at}`));
     if (st.skip) lines.push(c.dim(`${under}skipped by ${st.skip.by} at ${st.skip.at}: ${st.skip.reason}`));
+    const rest = st.status === 'failed' && st.error ? moreLines(st.error.message) : moreLines(st.summary ?? '');
+    for (const line of rest) lines.push(c.dim(`${under}${line}`));
     if (st.error) {
       // The summary column holds the failure; the causes under it, outermost first.
       if (st.status !== 'failed') lines.push(`${under}${c.red(`last error: ${st.error.message}`)}`);
@@ -132,4 +135,13 @@ export function renderRunDetail(s: RunState, c: Painter, now: number = Date.now(
     }
   });
   return lines.join('\n') + '\n';
+}
+
+function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end < 0 ? text : text.slice(0, end);
+}
+
+function moreLines(text: string): string[] {
+  return text.split('\n').slice(1).filter((l) => l.trim() !== '');
 }

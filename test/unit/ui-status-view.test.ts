@@ -85,6 +85,17 @@ describe('status view', () => {
     expect(detail).toMatch(/⏸ approve-switch +waiting +waiting for approval/);
   });
 
+  it('keeps the table one line a step: a message of several lines goes on under its row', () => {
+    const multi = {
+      ...failed,
+      steps: failed.steps.map((s) => (s.id === 'drained' ? { ...s, error: { message: 'exec: apply exited 1\nline one\n\nline two', causes: [] } } : s)),
+    };
+    const lines = renderRunDetail(multi, paint(false), t0 + 1_900_000).split('\n');
+    const row = lines.findIndex((l) => l.includes('✗ drained'));
+    expect(lines[row]).toMatch(/✗ drained +failed +30m00s +3 +exec: apply exited 1$/);
+    expect(lines.slice(row + 1, row + 3)).toEqual(['        line one', '        line two']);
+  });
+
   it('knows where a run is and how long it has been going', () => {
     expect(currentStep(paused)?.id).toBe('approve-switch');
     expect(currentStep(completed)).toBeUndefined();
