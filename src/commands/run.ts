@@ -14,6 +14,7 @@ import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
+import { parseDuration } from '../util/time.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
@@ -66,6 +67,7 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
+    ...(o.waitApproval !== undefined ? { waitApprovalMs: parseWaitApproval(o.waitApproval) } : {}),
   }).finally(() => renderer.close?.());
   await github?.finish(result.state);
   await notifier?.flush();
@@ -91,6 +93,12 @@ async function askMissingParams(playbook: string, stepTypes: StepTypes, o: RunCo
     { playbook: loaded.spec.name, signal: o.signal },
   );
   return { ...given, ...answers };
+}
+
+function parseWaitApproval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--wait-approval: "${text}" is not a duration`, 'e.g. --wait-approval 30m');
+  return ms;
 }
 
 /** Pairs each --skip with the --reason given for it, in order; a skip without a reason is a usage error. */

@@ -5,6 +5,7 @@ import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
 import type { Check } from '../steps/contract.js';
 import { formatDuration, sleep } from '../util/time.js';
+import { markApproved, markSkipped } from './decisions.js';
 import type { EventSink } from './events.js';
 import { runJournal, whoAmI } from './history.js';
 import { retrier } from './retry.js';
@@ -77,10 +78,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     if (skipReason !== undefined) {
       // A person's decision, recorded with who and why; the step's world is left as it is.
       const skip = { by: whoAmI(), reason: skipReason, at: new Date(now()).toISOString() };
-      st.status = 'skipped';
-      st.skip = skip;
-      delete st.summary; // st.skip says who skipped it and why
-      delete st.error;
+      markSkipped(st, skip);
       await save();
       o.emit({ type: 'step.skipped', run: state.name, step: step.spec.id, by: skip.by, reason: skip.reason });
       continue;
@@ -98,14 +96,10 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
         await finish('paused', step.spec.id);
         return { status: 'paused', step: step.spec.id, continueWith };
       }
-      st.approval = approval;
-      st.status = 'done';
-      st.attempts += 1;
-      st.finishedAt = new Date(now()).toISOString();
-      st.summary = `approved by ${approval.by} (${approval.via})`;
+      markApproved(st, approval);
       await save();
       o.emit({ type: 'gate.approved', run: state.name, step: step.spec.id, by: approval.by, via: approval.via });
-      o.emit({ type: 'step.done', run: state.name, step: step.spec.id, summary: st.summary, durationMs: 0 });
+      o.emit({ type: 'step.done', run: state.name, step: step.spec.id, summary: st.summary ?? '', durationMs: 0 });
       continue;
     }
 
