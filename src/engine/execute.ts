@@ -57,7 +57,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   const started = now();
   const { state } = options;
   // Every event also goes into the run's audit trail, saved with the next state write.
-  const { emit, save } = runJournal(state, options.store, options.emit, now);
+  const { emit, save, saveSampled } = runJournal(state, options.store, options.emit, now);
   const o: ExecuteOptions = { ...options, emit };
   const finish = async (status: ExecuteOutcome['status'], step?: string) => {
     o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
@@ -114,9 +114,12 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     const stepStart = now();
     try {
       const params = stepParams(step, state);
-      const result = await converge(o, step, params, now, async (before) => {
-        st.before = before;
-        await save();
+      const result = await converge(o, step, params, now, {
+        recordBefore: async (before) => {
+          st.before = before;
+          await save();
+        },
+        saveSampled,
       });
       st.status = 'done';
       st.finishedAt = new Date(now()).toISOString();
@@ -207,7 +210,12 @@ async function converge(
   step: BoundStep,
   params: unknown,
   now: () => number,
-  recordBefore: (before: Record<string, unknown>) => Promise<void>,
+  journal: {
+    /** Saves what check saw before apply changes the world. */
+    recordBefore: (before: Record<string, unknown>) => Promise<void>;
+    /** Saves the state when a progress sample was kept, so the wait shows in the store as it goes. */
+    saveSampled: () => Promise<void>;
+  },
 ): Promise<Converged> {
   const id = step.spec.id;
   const run = o.state.name;
@@ -242,6 +250,7 @@ async function converge(
       await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), o.signal);
       const next = await attempt(() => step.type.check(params, ctx));
       if (!next.done && next.progress) ctx.progress(next.progress);
+      await journal.saveSampled();
       return next;
     };
 
@@ -253,7 +262,7 @@ async function converge(
     if (step.type.apply) {
       const apply = step.type.apply.bind(step.type);
       // Saved before the world changes: what undo needs survives a crash right after apply.
-      if (check.before) await recordBefore(check.before);
+      if (check.before) await journal.recordBefore(check.before);
       applied = (await attempt(() => apply(params, ctx))) ?? {};
       o.emit({ type: 'step.applied', run, step: id, outputs: applied });
       // After apply, look again at once.
