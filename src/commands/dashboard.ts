@@ -32,8 +32,8 @@ export async function dashboardCommand(o: DashboardCommandOptions): Promise<numb
   });
   const loopback = isLoopback(o.host);
   o.out.write(`${c.bold('migrate dashboard')} ${dashboard.url}\n`);
-  o.out.write(c.dim(`runs of ${describeRunStore(config)}, looked at every ${o.interval}; the address holds the token that approving and skipping need: share it only with those who may\n`));
-  if (loopback) o.out.write(c.dim(`bound to ${o.host}: only this machine can open it (--host to bind elsewhere). Ctrl-C to stop.\n`));
+  o.out.write(c.dim(`runs of ${describeRunStore(config)}, looked at every ${o.interval}; the address holds the token that approving and skipping need: share it only with those who may. Ctrl-C to stop.\n`));
+  if (loopback) o.out.write(c.dim(`bound to ${o.host}: only this machine can open it (--host to bind elsewhere)\n`));
   else (o.err ?? process.stderr).write(c.yellow(`warning: bound to ${o.host}: the dashboard is reachable from the network, over plain HTTP (the token travels unencrypted)\n`));
   await new Promise<void>((resolve) => (o.signal.aborted ? resolve() : o.signal.addEventListener('abort', () => resolve(), { once: true })));
   await dashboard.close();

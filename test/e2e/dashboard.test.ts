@@ -173,4 +173,62 @@ describe('migrate dashboard in a headless browser', () => {
       await dashboard.result;
     }
   });
+
+  it('on the shared Kafka store, from another working directory: approve one gate and skip the next from the page, and the waiting run completes', { timeout: 240_000 }, async () => {
+    const topic = unique('dash-shared');
+    const run = `shared-${topic}`;
+    const config = `state:\n  store: kafka\n  topic: ${topic}-runs\n  lockTopic: ${topic}-locks\n  sessionTimeout: 6s\n`;
+    const gates = `name: two-gates
+params:
+  topic: { required: true }
+steps:
+  - id: go
+    uses: confirm
+  - id: extra
+    uses: confirm
+    with: { message: Second look? }
+  - id: create
+    uses: kafka.topic
+    with: { name: "\${{ params.topic }}", partitions: 1 }
+`;
+    // The run and the dashboard in two working directories, as a CI runner and a laptop would be.
+    const runnerDir = await workdir({ 'migrate.config.yaml': config, 'gates.yaml': gates });
+    const laptopDir = await workdir({ 'migrate.config.yaml': config });
+    const running = startCli(['run', 'gates.yaml', '--name', run, '-p', `topic=${topic}`, '--wait-approval', '5m', '--json'], { cwd: runnerDir });
+    const dashboard = startCli(['dashboard'], { cwd: laptopDir });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    try {
+      await dashboard.untilStdout(/http:\/\/\S+#token=\S+/);
+      const [, base = '', token = ''] = /(http:\/\/\S+)#token=(\S+)/.exec(dashboard.printed()) ?? [];
+      await page.goto(`${base}#token=${token}&run=${run}`);
+      await page.locator('li[data-step="go"] button[data-action="approve"]').click({ timeout: 120_000 });
+      await page.locator('#action-result', { hasText: 'approved go' }).waitFor({ timeout: 60_000 });
+
+      // The run noticed, resumed and now waits at the next gate: skip it, with a reason.
+      const extra = page.locator('li[data-step="extra"][data-status="waiting"]');
+      await extra.waitFor({ timeout: 120_000 });
+      await extra.locator('input[data-reason="extra"]').fill('looked at it with the team');
+      await extra.locator('button[data-action="skip"]').click();
+      await page.locator('#action-result', { hasText: 'skipped extra' }).waitFor({ timeout: 60_000 });
+
+      const result = await running.result;
+      expect(result.code, result.stderr).toBe(0);
+      const stored = JSON.parse((await runCli(['status', run, '--json'], { cwd: laptopDir })).stdout) as {
+        status: string;
+        steps: { id: string; status: string; approval?: { via: string }; skip?: { reason: string } }[];
+      };
+      expect(stored.status).toBe('completed');
+      expect(stored.steps.map((st) => st.status)).toEqual(['done', 'skipped', 'done']);
+      expect(stored.steps[0]?.approval?.via).toBe('dashboard');
+      expect(stored.steps[1]?.skip?.reason).toBe('looked at it with the team');
+      await page.locator('li[data-step="extra"] .skip', { hasText: 'looked at it with the team' }).waitFor({ timeout: 30_000 });
+      await page.locator(`tr[data-run="${run}"][data-status="completed"]`).waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: path.join(shots, 'shared-store.png'), fullPage: true });
+    } finally {
+      await page.close();
+      running.kill();
+      dashboard.kill('SIGINT');
+      await dashboard.result;
+    }
+  });
 });

@@ -112,7 +112,7 @@ function drawRun(run, missing) {
 
 function drawStep(st) {
   const notes = [];
-  if (st.summary) notes.push(el('div', { class: 'note' }, st.summary));
+  if (st.summary && !st.approval) notes.push(el('div', { class: 'note' }, st.summary)); // an approval's summary repeats its line below
   if (st.approval) notes.push(el('div', { class: 'note approval' }, 'approved by ' + st.approval.by + ' via ' + st.approval.via + ' at ' + when(st.approval.at)));
   if (st.skip) notes.push(el('div', { class: 'note skip' }, 'skipped by ' + st.skip.by + ' at ' + when(st.skip.at) + ': ' + st.skip.reason));
   if (st.retries.length) notes.push(el('div', { class: 'note muted' }, st.retries.length + ' retr' + (st.retries.length === 1 ? 'y' : 'ies') + ', last: ' + st.retries[st.retries.length - 1].error));
