@@ -30,6 +30,7 @@ export type StoredDecision = { kind: 'approve'; step: string; approval: Approval
  */
 export async function recordDecision(store: RunStore, name: string, d: StoredDecision): Promise<RunState> {
   const lock = await store.lock(name);
+  let failed = false;
   try {
     const state = await store.read(name);
     if (!state) throw new RunNotFoundError(name);
@@ -49,7 +50,13 @@ export async function recordDecision(store: RunStore, name: string, d: StoredDec
     state.updatedAt = new Date().toISOString();
     await store.write(state);
     return state;
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await lock.release();
+    // An unlock failure never hides the error that came first.
+    await lock.release().catch((err: unknown) => {
+      if (!failed) throw err;
+    });
   }
 }
