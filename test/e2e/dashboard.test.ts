@@ -11,20 +11,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, runCli, startCli, unique, workdir } from '../support/cli.js';
 import { testKafka, topicWithBacklog } from '../support/kafka-client.js';
+import { drainPlaybook } from '../support/playbooks.js';
 
 const shots = fileURLToPath(new URL('../../test-results/dashboard/', import.meta.url));
 
-const playbook = `name: watched
-params:
-  topic: { required: true }
-  group: { required: true }
-steps:
-  - id: drained
-    uses: kafka.drain
-    with: { topic: "\${{ params.topic }}", group: "\${{ params.group }}", samples: 2 }
-    interval: 500ms
-    timeout: 5m
-  - id: go-ahead
+/** The drain of test/support/playbooks.ts, then a gate and a step after it. */
+const playbook =
+  drainPlaybook({ samples: 2, interval: '500ms', timeout: '5m' }) +
+  `  - id: go-ahead
     uses: confirm
     with: { message: Switch the callers over? }
   - id: next-topic
@@ -90,13 +84,13 @@ describe('migrate dashboard in a headless browser', () => {
   it('shows a live drain moving, approves the gate from the page, and refuses writes without the token or from elsewhere', { timeout: 240_000 }, async () => {
     const topic = unique('dash');
     const group = `${topic}-app`;
-    const run = `watched-${topic}`;
+    const run = `drain-${topic}`;
     await topicWithBacklog(topic, [25, 25, 25]);
-    const cwd = await workdir({ 'watched.yaml': playbook });
+    const cwd = await workdir({ 'drain.yaml': playbook });
 
     const dashboard = startCli(['dashboard', '--interval', '300ms'], { cwd });
     const consumer = await slowConsumer(topic, group, 150);
-    const running = startCli(['run', 'watched.yaml', '--name', run, '-p', `topic=${topic}`, '-p', `group=${group}`, '--wait-approval', '5m', '--json'], { cwd });
+    const running = startCli(['run', 'drain.yaml', '--name', run, '-p', `topic=${topic}`, '-p', `group=${group}`, '--wait-approval', '5m', '--json'], { cwd });
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     try {
       await dashboard.untilStdout(/http:\/\/\S+#token=\S+/);

@@ -189,7 +189,8 @@ function drawChart(run) {
       height: 240,
       series: [{}, { label: 'lag (records)', stroke: '#0969da', width: 2, scale: 'lag', spanGaps: true }, { label: 'events/s', stroke: '#1a7f37', width: 2, scale: 'rate', spanGaps: true }],
       axes: [{}, { scale: 'lag', label: 'lag' }, { scale: 'rate', side: 1, label: 'events/s', grid: { show: false } }],
-      scales: { lag: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      // Both from zero: a lag of 40 that falls to 8 should look like it.
+      scales: { lag: { range: (_u, _min, max) => [0, Math.max(1, max)] }, rate: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
     },
     data,
     target,
