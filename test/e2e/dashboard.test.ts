@@ -225,4 +225,15 @@ steps:
       await dashboard.result;
     }
   });
+
+  it('run --wait-approval that nobody answers ends paused at the gate (exit 3), as without it; a duration it cannot read is exit 2', async () => {
+    const cwd = await workdir({ 'gate.yaml': 'name: gate\nsteps:\n  - id: go\n    uses: confirm\n' });
+    const waited = await runCli(['run', 'gate.yaml', '--wait-approval', '1s'], { cwd });
+    expect(waited.code, waited.stderr).toBe(3);
+    const state = JSON.parse((await runCli(['status', 'gate', '--json'], { cwd })).stdout) as { status: string; pausedAt?: string };
+    expect(state).toMatchObject({ status: 'paused', pausedAt: 'go' });
+    const bad = await runCli(['run', 'gate.yaml', '--wait-approval', 'soon'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--wait-approval: "soon" is not a duration');
+  });
 });
