@@ -47,6 +47,9 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
   const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
+  // At a terminal the gate is asked there; --wait-approval is for runs nobody can ask (CI).
+  const waitApproval = o.waitApproval === undefined ? undefined : parseWaitApproval(o.waitApproval);
+  const waitApprovalMs = interactive ? undefined : waitApproval;
   const result = await runPlaybook({
     playbook,
     stepTypes,
@@ -63,11 +66,12 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
       renderer.event(e);
       github?.event(e);
       notifier?.event(e);
+      if (waitApprovalMs && e.type === 'gate.waiting' && !o.json) o.out.write(`waiting up to ${o.waitApproval} for ${e.step} to be approved or skipped on migrate dashboard (Ctrl-C to stop)\n`);
     },
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
-    ...(o.waitApproval !== undefined ? { waitApprovalMs: parseWaitApproval(o.waitApproval) } : {}),
+    ...(waitApprovalMs ? { waitApprovalMs } : {}),
   }).finally(() => renderer.close?.());
   await github?.finish(result.state);
   await notifier?.flush();
