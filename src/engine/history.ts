@@ -36,7 +36,7 @@ export interface RunJournal {
   /** Hands the event on; it also goes into the history, saved with the next write. */
   emit: EventSink;
   save(): Promise<void>;
-  /** Saves when the history gained a progress sample since the last save: a long wait shows in the store while it lasts (the dashboard's charts). */
+  /** Saves when the history gained a progress sample since the last save, so a long wait shows in the store while it lasts (the dashboard's charts); never throws. */
   saveSampled(): Promise<void>;
 }
 
@@ -55,7 +55,10 @@ export function runJournal(state: RunState, store: RunStore, emit: EventSink, no
     },
     save,
     saveSampled: async () => {
-      if (sampled) await save();
+      if (!sampled) return;
+      // Best effort: a wait rides out a store that is briefly away (a broker restarting under the
+      // Kafka store); the sample goes with the next write, and a lost lock fails that write.
+      await save().catch(() => (sampled = true));
     },
   };
 }
