@@ -11,6 +11,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The dashboard's page runs in a browser, served as written (no bundler).
+    files: ['src/dashboard/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', location: 'readonly', EventSource: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', uPlot: 'readonly' } },
+  },
   ...layer(['src/**/*.ts'], ['src/ui/**', 'src/cli.ts', 'src/adapters/kafka*.ts'], ['chalk', '@inquirer/prompts', 'kafkajs']),
   ...layer(['src/ui/**/*.ts', 'src/cli.ts'], [], ['kafkajs']),
   ...layer(['src/adapters/kafka*.ts'], [], ['chalk', '@inquirer/prompts']),

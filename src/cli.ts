@@ -77,6 +77,14 @@ export function buildProgram(): Command {
   );
 
   addOptions(
+    program.command('dashboard').description('a live web page of every run, on 127.0.0.1: timelines, lag charts, approve and skip'),
+    commandOptions.dashboard,
+  ).action(async (opts: FlagsOf<'dashboard'>) => {
+    const { dashboardCommand } = await import('./commands/dashboard.js');
+    process.exitCode = await dashboardCommand({ ...interruptible(), ...opts });
+  });
+
+  addOptions(
     program
       .command('plan')
       .description('what each step would do, from one live read-only check of each (changes nothing)')

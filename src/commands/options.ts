@@ -93,6 +93,12 @@ export const commandOptions = {
     json: jsonEvents,
     notify: value('--notify <url>', 'POST a JSON notification (Slack-compatible) to this webhook when the run pauses, fails or completes (default: notify.webhook in the config)'),
     waitLock: value('--wait-lock <duration>', 'if another process drives the run, wait up to this long (e.g. 10m) for it to finish or die, then resume'),
+    waitApproval: value('--wait-approval <duration>', 'at a gate, wait up to this long (e.g. 30m) for an approval or skip from `migrate dashboard`, then go on (default: pause, exit 3)'),
+  },
+  dashboard: {
+    port: value('--port <port>', 'port to serve on (0: a free one)', { default: '0' }),
+    host: value('--host <address>', 'address to bind; anything but loopback makes the page reachable from the network', { default: '127.0.0.1' }),
+    interval: value('--interval <duration>', 'how often the run store is read for changes', { default: '1s' }),
   },
   status: {
     json: jsonObject,

@@ -14,6 +14,7 @@ import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
+import { parseDuration } from '../util/time.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
@@ -46,6 +47,9 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
   const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
+  // At a terminal the gate is asked there; --wait-approval is for runs nobody can ask (CI).
+  const waitApproval = o.waitApproval === undefined ? undefined : parseWaitApproval(o.waitApproval);
+  const waitApprovalMs = interactive ? undefined : waitApproval;
   const result = await runPlaybook({
     playbook,
     stepTypes,
@@ -62,10 +66,12 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
       renderer.event(e);
       github?.event(e);
       notifier?.event(e);
+      if (waitApprovalMs && e.type === 'gate.waiting' && !o.json) o.out.write(`waiting up to ${o.waitApproval} for ${e.step} to be approved or skipped on migrate dashboard (Ctrl-C to stop)\n`);
     },
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
+    ...(waitApprovalMs ? { waitApprovalMs } : {}),
   }).finally(() => renderer.close?.());
   await github?.finish(result.state);
   await notifier?.flush();
@@ -91,6 +97,12 @@ async function askMissingParams(playbook: string, stepTypes: StepTypes, o: RunCo
     { playbook: loaded.spec.name, signal: o.signal },
   );
   return { ...given, ...answers };
+}
+
+function parseWaitApproval(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--wait-approval: "${text}" is not a duration`, 'e.g. --wait-approval 30m');
+  return ms;
 }
 
 /** Pairs each --skip with the --reason given for it, in order; a skip without a reason is a usage error. */

@@ -5,6 +5,7 @@ import type { Approval, RunState, StepState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
 import { stepProvides, type Check } from '../steps/contract.js';
 import { formatDuration, sleep } from '../util/time.js';
+import { markApproved, markSkipped } from './decisions.js';
 import type { EventSink } from './events.js';
 import { runJournal, whoAmI } from './history.js';
 import { retrier } from './retry.js';
@@ -56,7 +57,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
   const started = now();
   const { state } = options;
   // Every event also goes into the run's audit trail, saved with the next state write.
-  const { emit, save } = runJournal(state, options.store, options.emit, now);
+  const { emit, save, saveSampled } = runJournal(state, options.store, options.emit, now);
   const o: ExecuteOptions = { ...options, emit };
   const finish = async (status: ExecuteOutcome['status'], step?: string) => {
     o.emit({ type: 'run.finished', run: state.name, status, ...(step ? { step } : {}), durationMs: now() - started });
@@ -77,10 +78,7 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     if (skipReason !== undefined) {
       // A person's decision, recorded with who and why; the step's world is left as it is.
       const skip = { by: whoAmI(), reason: skipReason, at: new Date(now()).toISOString() };
-      st.status = 'skipped';
-      st.skip = skip;
-      delete st.summary; // st.skip says who skipped it and why
-      delete st.error;
+      markSkipped(st, skip);
       await save();
       o.emit({ type: 'step.skipped', run: state.name, step: step.spec.id, by: skip.by, reason: skip.reason });
       continue;
@@ -98,14 +96,10 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
         await finish('paused', step.spec.id);
         return { status: 'paused', step: step.spec.id, continueWith };
       }
-      st.approval = approval;
-      st.status = 'done';
-      st.attempts += 1;
-      st.finishedAt = new Date(now()).toISOString();
-      st.summary = `approved by ${approval.by} (${approval.via})`;
+      markApproved(st, approval);
       await save();
       o.emit({ type: 'gate.approved', run: state.name, step: step.spec.id, by: approval.by, via: approval.via });
-      o.emit({ type: 'step.done', run: state.name, step: step.spec.id, summary: st.summary, durationMs: 0 });
+      o.emit({ type: 'step.done', run: state.name, step: step.spec.id, summary: st.summary ?? '', durationMs: 0 });
       continue;
     }
 
@@ -120,9 +114,12 @@ export async function executeRun(options: ExecuteOptions): Promise<ExecuteOutcom
     const stepStart = now();
     try {
       const params = stepParams(step, state, o.bound);
-      const result = await converge(o, step, params, now, async (before) => {
-        st.before = before;
-        await save();
+      const result = await converge(o, step, params, now, {
+        recordBefore: async (before) => {
+          st.before = before;
+          await save();
+        },
+        saveSampled,
       });
       st.status = 'done';
       st.finishedAt = new Date(now()).toISOString();
@@ -213,7 +210,12 @@ async function converge(
   step: BoundStep,
   params: unknown,
   now: () => number,
-  recordBefore: (before: Record<string, unknown>) => Promise<void>,
+  journal: {
+    /** Saves what check saw before apply changes the world. */
+    recordBefore: (before: Record<string, unknown>) => Promise<void>;
+    /** Saves the state when a progress sample was kept, so the wait shows in the store as it goes. */
+    saveSampled: () => Promise<void>;
+  },
 ): Promise<Converged> {
   const id = step.spec.id;
   const run = o.state.name;
@@ -249,6 +251,7 @@ async function converge(
       await sleep(Math.max(0, Math.min(intervalMs, deadline - now())), o.signal);
       const next = await attempt(() => step.type.check(params, ctx));
       if (!next.done && next.progress) ctx.progress(next.progress);
+      await journal.saveSampled();
       return next;
     };
 
@@ -260,7 +263,7 @@ async function converge(
     if (step.type.apply && stepProvides(step.type, params).apply) {
       const apply = step.type.apply.bind(step.type);
       // Saved before the world changes: what undo needs survives a crash right after apply.
-      if (check.before) await recordBefore(check.before);
+      if (check.before) await journal.recordBefore(check.before);
       applied = (await attempt(() => apply(params, ctx))) ?? {};
       o.emit({ type: 'step.applied', run, step: id, outputs: applied });
       // After apply, look again at once.

@@ -8,13 +8,13 @@ const HISTORY_LIMIT = 2000;
 /** One progress sample per step per this many ms is enough for the audit trail. */
 const PROGRESS_SAMPLE_MS = 5000;
 
-/** Appends an event to the run's history (progress sampled), keeping it bounded. */
-function record(state: RunState, e: RunEvent, now: () => number): void {
-  if (e.type === 'step.checked' || e.type === 'run.started') return;
+/** Appends an event to the run's history (progress sampled), keeping it bounded; true when it kept a progress sample. */
+function record(state: RunState, e: RunEvent, now: () => number): boolean {
+  if (e.type === 'step.checked' || e.type === 'run.started') return false;
   const at = new Date(now()).toISOString();
   if (e.type === 'step.progress') {
     const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
-    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return;
+    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return false;
   }
   const { type, run: _run, ...rest } = e as RunEvent & { step?: string };
   const { step, ...detail } = rest as { step?: string } & Record<string, unknown>;
@@ -23,6 +23,7 @@ function record(state: RunState, e: RunEvent, now: () => number): void {
     const i = state.history.findIndex((h) => h.type === 'step.progress');
     state.history.splice(i >= 0 ? i : 0, 1);
   }
+  return e.type === 'step.progress';
 }
 
 /** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */
@@ -30,13 +31,34 @@ export function whoAmI(): string {
   return `${os.userInfo().username}@${os.hostname()}`;
 }
 
-/** A run's events and its state as run and rollback keep them: every event also goes into the history, saved with the next write. */
-export function runJournal(state: RunState, store: RunStore, emit: EventSink, now: () => number): { emit: EventSink; save(): Promise<void> } {
+/** A run's events and its state as run and rollback keep them. */
+export interface RunJournal {
+  /** Hands the event on; it also goes into the history, saved with the next write. */
+  emit: EventSink;
+  save(): Promise<void>;
+  /** Saves when the history gained a progress sample since the last save, so a long wait shows in the store while it lasts (the dashboard's charts); never throws. */
+  saveSampled(): Promise<void>;
+}
+
+/** The journal of a run: every event also goes into the history, saved with the next write. */
+export function runJournal(state: RunState, store: RunStore, emit: EventSink, now: () => number): RunJournal {
+  let sampled = false;
+  const save = async () => {
+    sampled = false;
+    state.updatedAt = new Date(now()).toISOString();
+    await store.write(state);
+  };
   return {
-    emit: (e) => (record(state, e, now), emit(e)),
-    save: async () => {
-      state.updatedAt = new Date(now()).toISOString();
-      await store.write(state);
+    emit: (e) => {
+      if (record(state, e, now)) sampled = true;
+      emit(e);
+    },
+    save,
+    saveSampled: async () => {
+      if (!sampled) return;
+      // Best effort: a wait rides out a store that is briefly away (a broker restarting under the
+      // Kafka store); the sample goes with the next write, and a lost lock fails that write.
+      await save().catch(() => (sampled = true));
     },
   };
 }

@@ -7,6 +7,7 @@ import type { StepTypes } from '../steps/contract.js';
 import { assertRunName } from '../state/run-name.js';
 import type { EventSink } from './events.js';
 import { executeRun, type ExecuteOutcome, type GateQuestion } from './execute.js';
+import { sleep } from '../util/time.js';
 import { withRun } from './with-run.js';
 
 /** A step to mark skipped instead of running it (--skip STEP --reason "..."). */
@@ -38,6 +39,11 @@ export interface RunPlaybookOptions {
   continueArgs?: readonly string[];
   env?: Record<string, string | undefined>;
   retryBaseMs?: number;
+  /**
+   * --wait-approval: at a gate, instead of ending paused, wait up to this long (ms) for the gate to
+   * be decided in the store (the dashboard), then resume. The lock is released while waiting.
+   */
+  waitApprovalMs?: number;
 }
 
 /** The result of one `migrate run`. */
@@ -47,8 +53,44 @@ export interface RunPlaybookResult {
   state: RunState;
 }
 
-/** Loads and binds the playbook, takes the run's lock, creates or resumes its state, and runs it. */
+/** How often a run waiting for an approval made elsewhere reads its state again. */
+const APPROVAL_POLL_MS = 1000;
+
+/**
+ * Loads and binds the playbook, takes the run's lock, creates or resumes its state, and runs it.
+ * With waitApprovalMs, a run that pauses at a gate waits, without the lock, for someone to decide
+ * the gate in the store, and resumes; it ends paused when the time is up, interrupted on Ctrl-C.
+ */
 export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookResult> {
+  const deadline = Date.now() + (o.waitApprovalMs ?? 0);
+  for (;;) {
+    const result = await runOnce(o);
+    if (result.outcome.status !== 'paused' || !o.waitApprovalMs) return result;
+    const gate = result.outcome.step;
+    const decided = await awaitDecision(o.store, result.run, gate, deadline, o.signal);
+    if (decided === 'timeout') return result;
+    if (decided === 'interrupted') return { ...result, outcome: { status: 'interrupted', step: gate } };
+    o = { ...o, name: result.run };
+  }
+}
+
+/** Reads the run's state until the gate is no longer waiting and no process drives the run. */
+async function awaitDecision(store: RunStore, name: string, gate: string, deadline: number, signal: AbortSignal): Promise<'decided' | 'timeout' | 'interrupted'> {
+  for (;;) {
+    const now = Date.now();
+    if (now >= deadline) return 'timeout';
+    try {
+      await sleep(Math.min(APPROVAL_POLL_MS, deadline - now), signal);
+    } catch {
+      return 'interrupted';
+    }
+    const state = await store.read(name);
+    const st = state?.steps.find((s) => s.id === gate);
+    if (state && st && st.status !== 'waiting' && state.status !== 'running') return 'decided';
+  }
+}
+
+async function runOnce(o: RunPlaybookOptions): Promise<RunPlaybookResult> {
   return withRun(
     {
       cwd: o.cwd,

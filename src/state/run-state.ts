@@ -10,7 +10,7 @@ export type RunStatus = (typeof runStatuses)[number];
 export const stepStatuses = ['pending', 'running', 'waiting', 'done', 'failed', 'skipped'] as const;
 export type StepStatus = (typeof stepStatuses)[number];
 
-const approvalSchema = z.object({ by: z.string(), via: z.enum(['--approve', '--yes', 'prompt']), at: z.string() });
+const approvalSchema = z.object({ by: z.string(), via: z.enum(['--approve', '--yes', 'prompt', 'dashboard']), at: z.string() });
 
 /** A person's decision to skip a step (--skip STEP --reason "..."): who, why, when. */
 const skipSchema = z.object({ by: z.string(), reason: z.string(), at: z.string() });

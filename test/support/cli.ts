@@ -22,7 +22,10 @@ export interface CliOptions {
 }
 
 /** Starts `migrate <args>` without a terminal (pipes, CI=true), like a pipeline would. */
-export function startCli(args: string[], o: CliOptions): ChildProcess & { result: Promise<CliResult>; untilStdout(pattern: RegExp, timeoutMs?: number): Promise<void> } {
+export function startCli(
+  args: string[],
+  o: CliOptions,
+): ChildProcess & { result: Promise<CliResult>; untilStdout(pattern: RegExp, timeoutMs?: number): Promise<void>; printed(): string } {
   const child = spawn(o.node ?? process.execPath, [migrateBin, ...args], {
     cwd: o.cwd,
     // A test's CLI never writes annotations into the CI job that runs the tests.
@@ -43,7 +46,9 @@ export function startCli(args: string[], o: CliOptions): ChildProcess & { result
     await eventually(async () => pattern.test(stdout) || (await Promise.race([exited, Promise.resolve(false)])), timeoutMs);
     if (!pattern.test(stdout)) throw new Error(`the CLI exited before printing ${pattern}; it printed:\n${stdout}`);
   };
-  return Object.assign(child, { result, untilStdout });
+  /** What the CLI printed to stdout so far. */
+  const printed = () => stdout;
+  return Object.assign(child, { result, untilStdout, printed });
 }
 
 /** Runs `migrate <args>` to the end. */

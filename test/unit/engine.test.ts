@@ -139,6 +139,44 @@ describe('the step machine', () => {
     expect(events.some((e) => e.type === 'step.applied')).toBe(false);
   });
 
+  it('saves the state while a wait keeps progress samples (the dashboard charts them); a sample that cannot be saved does not fail the wait', async () => {
+    let checks = 0;
+    const wait: StepType<Record<string, never>> = {
+      type: 'test.wait',
+      params: z.object({}),
+      timeoutMs: 600_000,
+      intervalMs: 1,
+      describe: () => 'wait',
+      check: async () => (++checks >= 4 ? { done: true, summary: 'drained' } : { done: false, summary: 'lagging', progress: { message: 'lagging', metrics: { lag: 10 - checks } } }),
+    };
+    const bound = playbook([{ id: 'w', type: wait }]);
+    const midWait = (w: RunState) => w.steps[0]?.status === 'running' && w.history.some((h) => h.type === 'step.progress');
+    // The clock moves 6 s a look: every progress report is kept as a sample.
+    let t = Date.parse('2026-11-01T00:00:00.000Z');
+    const first = options(bound, newState(bound), { now: () => (t += 6000) });
+    expect(await executeRun(first.o)).toEqual({ status: 'completed' });
+    expect(first.store.writes.filter(midWait).length).toBeGreaterThanOrEqual(2);
+
+    checks = 0;
+    const second = options(bound, newState(bound), { now: () => (t += 6000) });
+    const write = second.store.write.bind(second.store);
+    let refused = 0;
+    second.o.store = {
+      ...second.store,
+      write: async (s: RunState) => {
+        if (midWait(s)) {
+          refused += 1;
+          throw new Error('store away');
+        }
+        return write(s);
+      },
+    } as typeof second.store;
+    expect(await executeRun(second.o)).toEqual({ status: 'completed' });
+    expect(refused).toBeGreaterThanOrEqual(1);
+    // The samples were not lost: the step's end carried them.
+    expect(second.store.writes.at(-1)?.history.filter((h) => h.type === 'step.progress').length).toBeGreaterThanOrEqual(2);
+  });
+
   it('applies only what check finds missing, and records intent before acting', async () => {
     const world = new World();
     world.has.add('a');

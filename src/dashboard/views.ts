@@ -1,0 +1,120 @@
+// What the dashboard's page is sent: plain data computed from stored run states, so the page
+// only draws. Pure functions: the server and the unit test call them on states.
+import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
+
+/** One row of the run list. */
+export interface RunRow {
+  name: string;
+  playbook: string;
+  status: RunState['status'];
+  pausedAt?: string;
+  updatedAt: string;
+  /** Steps done or skipped, of all. */
+  progress: { finished: number; total: number };
+  /** The first step not done or skipped, with its latest word. */
+  current?: { id: string; status: StepState['status']; message?: string };
+}
+
+/** One point of a wait's chart: time (ms since epoch), lag and event rate (per second) where known. */
+export interface WaitSample {
+  t: number;
+  lag: number | null;
+  rate: number | null;
+}
+
+/** One step on the run's timeline. */
+export interface TimelineStep extends StepState {
+  durationMs?: number;
+  /** Retries the history recorded (transient errors tried again), newest last. */
+  retries: { at: string; error: string }[];
+  /** The step waits at a gate now: the page offers to approve it. */
+  approvable: boolean;
+  /** The step can be skipped from the page (not done, not skipped). */
+  skippable: boolean;
+  /** Progress samples of the step's waits, oldest first. */
+  samples: WaitSample[];
+}
+
+/** Everything the page shows of one run. */
+export interface RunDetail {
+  name: string;
+  playbook: RunState['playbook'];
+  params: RunState['params'];
+  status: RunState['status'];
+  pausedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  steps: TimelineStep[];
+  /** The failed step's error and its causes, outermost first. */
+  failure?: { step: string; chain: string[] };
+}
+
+const finished = (st: StepState) => st.status === 'done' || st.status === 'skipped';
+
+/** The run list's row for a run. */
+export function runRow(s: RunState): RunRow {
+  const current = s.steps.find((st) => !finished(st));
+  const message = current && lastProgress(s.history, current.id);
+  return {
+    name: s.name,
+    playbook: s.playbook.name,
+    status: s.status,
+    ...(s.pausedAt ? { pausedAt: s.pausedAt } : {}),
+    updatedAt: s.updatedAt,
+    progress: { finished: s.steps.filter(finished).length, total: s.steps.length },
+    ...(current ? { current: { id: current.id, status: current.status, ...(message ?? current.summary ? { message: message ?? current.summary } : {}) } } : {}),
+  };
+}
+
+/** A run in detail: its steps as a timeline with their wait samples, and the failure's cause chain. */
+export function runDetail(s: RunState): RunDetail {
+  const failed = s.steps.find((st) => st.status === 'failed' && st.error);
+  return {
+    name: s.name,
+    playbook: s.playbook,
+    params: s.params,
+    status: s.status,
+    ...(s.pausedAt ? { pausedAt: s.pausedAt } : {}),
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    steps: s.steps.map((st) => {
+      const start = st.startedAt ? Date.parse(st.startedAt) : undefined;
+      const end = st.finishedAt ? Date.parse(st.finishedAt) : undefined;
+      return {
+        ...st,
+        ...(start !== undefined && end !== undefined ? { durationMs: end - start } : {}),
+        retries: s.history.filter((h) => h.type === 'step.retry' && h.step === st.id).map((h) => ({ at: h.at, error: String(h.detail?.error ?? '') })),
+        approvable: s.pausedAt === st.id && st.status === 'waiting' && s.status === 'paused',
+        skippable: !finished(st) && s.status !== 'completed' && s.status !== 'rolled-back',
+        samples: waitSamples(s.history, st.id),
+      };
+    }),
+    ...(failed?.error ? { failure: { step: failed.id, chain: [failed.error.message, ...failed.error.causes] } } : {}),
+  };
+}
+
+/** The step's sampled progress as chart points: lag, and the event rate the step reported (or the count's rise per second). */
+export function waitSamples(history: readonly HistoryEntry[], step: string): WaitSample[] {
+  const points: WaitSample[] = [];
+  let prev: { t: number; events: number } | undefined;
+  for (const h of history) {
+    if (h.type !== 'step.progress' || h.step !== step) continue;
+    const metrics = (h.detail?.progress as { metrics?: Record<string, unknown> } | undefined)?.metrics ?? {};
+    const t = Date.parse(h.at);
+    const num = (k: string) => (typeof metrics[k] === 'number' ? (metrics[k] as number) : undefined);
+    const events = num('events');
+    let rate = num('ratePerSec') ?? null;
+    if (rate === null && events !== undefined && prev && t > prev.t) rate = Math.round(((events - prev.events) / (t - prev.t)) * 10_000) / 10;
+    if (events !== undefined) prev = { t, events };
+    const lag = num('lag') ?? null;
+    if (lag === null && rate === null) continue;
+    points.push({ t, lag, rate });
+  }
+  return points;
+}
+
+function lastProgress(history: readonly HistoryEntry[], step: string): string | undefined {
+  const h = history.findLast((e) => e.type === 'step.progress' && e.step === step);
+  const message = (h?.detail?.progress as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
+}
