@@ -70,6 +70,7 @@ const allowChanged = (description: string) => flag('--allow-changed', descriptio
 const jsonEvents = flag('--json', 'print events as NDJSON, one object per line');
 const jsonObject = flag('--json', 'print one JSON object');
 const stores = ['file', 'kafka'] as const;
+const junit = (what: string) => value('--junit <file>', `also write JUnit XML to this file: ${what} (GitLab, Jenkins, Azure Pipelines, CircleCI read it)`, { completes: 'file' });
 
 /** The program's own options, accepted before or after any command's name. */
 export const globalOptions = {
@@ -93,6 +94,7 @@ export const commandOptions = {
     json: jsonEvents,
     notify: value('--notify <url>', 'POST a JSON notification (Slack-compatible) to this webhook when the run pauses, fails or completes (default: notify.webhook in the config)'),
     waitLock: value('--wait-lock <duration>', 'if another process drives the run, wait up to this long (e.g. 10m) for it to finish or die, then resume'),
+    junit: junit('one test case per step, written however the run ends'),
   },
   status: {
     json: jsonObject,
@@ -102,6 +104,7 @@ export const commandOptions = {
   plan: {
     param,
     json: flag('--json', 'print one JSON object: {playbook, params, steps: [{id, uses, verdict, reason}]}'),
+    junit: junit('one test case per step; drift fails, a step that cannot be checked is skipped'),
   },
   rollback: {
     to: value('--to <step>', 'stop after undoing this step (default: the first step)'),

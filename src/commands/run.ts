@@ -14,6 +14,7 @@ import { askParams, canPrompt, withGatePrompts } from '../ui/prompt.js';
 import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
+import { JunitReport } from '../ui/junit.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
@@ -43,6 +44,7 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const err = o.err ?? process.stderr;
   const github = githubActionsRenderer(o.env ?? process.env, o.json ? err : o.out, err);
   const notifier = webhookNotifier(o.notify ?? config.notify?.webhook, err);
+  const junit = o.junit ? new JunitReport(o.junit, o.cwd, (line) => err.write(line + '\n')) : undefined;
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
   const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
@@ -62,14 +64,22 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
       renderer.event(e);
       github?.event(e);
       notifier?.event(e);
+      junit?.event(e);
     },
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
-  }).finally(() => renderer.close?.());
+  })
+    // A run that ends in an error rather than an outcome (bad input, a locked run) still leaves a JUnit file saying so.
+    .catch(async (error: unknown) => {
+      await junit?.error(o.name ?? playbook, error);
+      throw error;
+    })
+    .finally(() => renderer.close?.());
   await github?.finish(result.state);
   await notifier?.flush();
   const outcome = result.outcome;
+  await junit?.finish(result.state, outcome.status === 'failed' ? failureType(outcome.error) : undefined);
   // Bad input met inside a step (a malformed flag or schema file) is still bad input: exit 2.
   if (outcome.status === 'failed' && outcome.error.cause instanceof MigrateError) return outcome.error.cause.exitCode;
   return exitCodes[outcome.status];
@@ -91,6 +101,13 @@ async function askMissingParams(playbook: string, stepTypes: StepTypes, o: RunCo
     { playbook: loaded.spec.name, signal: o.signal },
   );
   return { ...given, ...answers };
+}
+
+/** What a failed step's JUnit <failure type> names: the error the step met (a timeout, a refused request), not the wrapper. */
+function failureType(error: MigrateError): string {
+  const cause = error.cause;
+  if (cause instanceof Error && cause.name !== 'Error') return cause.name;
+  return cause instanceof Error && cause.message.startsWith('timed out') ? 'timeout' : error.name;
 }
 
 /** Pairs each --skip with the --reason given for it, in order; a skip without a reason is a usage error. */
