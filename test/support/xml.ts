@@ -21,7 +21,10 @@ export function assertWellFormedXml(xml: string): string[] {
     for (let j = i; j < end; j++) {
       if (xml[j] === '&') {
         ENTITY.lastIndex = j;
-        if (!ENTITY.test(xml)) (i = j), fail('a bare & or an unknown entity');
+        if (!ENTITY.test(xml)) {
+          i = j;
+          fail('a bare & or an unknown entity');
+        }
       }
     }
   };
