@@ -125,7 +125,8 @@ export const commandOptions = {
     param: list('-p, --param <key=value>', 'a playbook param, to expand step titles (repeatable)'),
   },
   report: {
-    out: value('-o, --out <file>', 'write the report to this file instead of stdout', { completes: 'file' }),
+    out: value('-o, --out <file>', 'write the report to this file instead of stdout (Markdown: its charts as SVG files beside it)', { completes: 'file' }),
+    format: choice('--format <format>', 'markdown (default), or html: one self-contained page with the charts inline', ['markdown', 'html'] as const),
   },
   steps: {
     json: flag('--json', 'print one JSON object: {steps: [{type, source, file, docs, apply, undo, gate, needs, timeoutMs, intervalMs, params: [{name, type, required, default, description}]}]}'),
