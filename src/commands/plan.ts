@@ -5,7 +5,7 @@ import { parseParamArgs } from '../playbook/bind.js';
 import { loadStepTypes } from '../steps/plugins.js';
 import { paint } from '../ui/paint.js';
 import { planJson, renderPlan } from '../ui/plan-view.js';
-import { planSuite, writeJunit } from '../ui/junit.js';
+import { planSuite, runErrorSuite, writeJunit } from '../ui/junit.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate plan`, as commander hands them over. */
@@ -16,8 +16,13 @@ export async function planCommand(playbook: string, o: PlanCommandOptions): Prom
   // No --state-dir: a plan reads and writes no run state.
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config });
   const startedAt = new Date();
-  const result = await planPlaybook({ playbook, stepTypes: await loadStepTypes(config.plugins, o.cwd), cwd: o.cwd, config, params: parseParamArgs(o.param), signal: o.signal });
-  if (o.junit) await writeJunit(o.junit, o.cwd, planSuite(result, { startedAt, timeMs: Date.now() - startedAt.getTime() }), (line) => process.stderr.write(line + '\n'));
+  const warn = (line: string) => process.stderr.write(line + '\n');
+  const result = await planPlaybook({ playbook, stepTypes: await loadStepTypes(config.plugins, o.cwd), cwd: o.cwd, config, params: parseParamArgs(o.param), signal: o.signal }).catch(async (err: unknown) => {
+    // Bad input still leaves a JUnit file that says so, as run does.
+    if (o.junit) await writeJunit(o.junit, o.cwd, runErrorSuite(playbook, err, startedAt), warn);
+    throw err;
+  });
+  if (o.junit) await writeJunit(o.junit, o.cwd, planSuite(result, { startedAt, timeMs: Date.now() - startedAt.getTime() }), warn);
   o.out.write(o.json ? JSON.stringify(planJson(result)) + '\n' : renderPlan(result, paint(o.color)));
   return result.interrupted ? ExitCode.interrupted : ExitCode.completed;
 }

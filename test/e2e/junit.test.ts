@@ -123,7 +123,7 @@ describe('run --junit', () => {
 });
 
 describe('plan --junit', () => {
-  it('writes a schema-valid file: satisfied and waits pass, a gate cannot be checked (skipped); exit 0', async () => {
+  it('writes a schema-valid file: satisfied and waits pass, a gate cannot be checked (skipped); exit 0; bad input: one test in error, exit 2', async () => {
     const cwd = await workdir({ 'ci.yaml': playbook });
     const res = await runCli(['plan', 'ci.yaml', '-p', `url=${url}`, '-p', `token=${secret}`, '--junit', 'plan.xml'], { cwd });
     expect(res.code, res.stderr).toBe(0);
@@ -133,5 +133,10 @@ describe('plan --junit', () => {
     expect(await xpath(file, '//testcase[@name="by-hand"]/skipped/@message')).toMatch(/^cannot check: a gate/);
     expect(await xpath(file, '//testcase[@name="healthy"]/system-out')).toMatch(/^(satisfied|would wait): /);
     expect(await readFile(file, 'utf8')).not.toContain(secret);
+
+    const bad = await runCli(['plan', 'ci.yaml', '-p', `url=${url}`, '--junit', 'bad.xml'], { cwd });
+    expect(bad.code, bad.stderr).toBe(2);
+    await validate(path.join(cwd, 'bad.xml'));
+    expect(await xpath(path.join(cwd, 'bad.xml'), '//testcase[@name="run"]/error/@message')).toContain('token');
   });
 });
