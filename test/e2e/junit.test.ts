@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, workdir } from '../support/cli.js';
+import { runCli, startCli, workdir } from '../support/cli.js';
 
 // `--junit FILE` as CI systems read it: the file the real CLI writes is validated against the JUnit
 // schema Jenkins' xUnit plugin uses (test/fixtures/junit/), by libxml2's own validator, and read
@@ -109,6 +109,20 @@ describe('run --junit', () => {
     expect(await xpath(file, '/testsuites/testsuite/@failures')).toBe('0');
     expect(await xpath(file, '//testcase[@name="by-hand"]/system-out')).toMatch(/^approved by .+ \(--approve\)$/);
     expect(await xpath(file, '//testcase[@name="go-live"]/skipped/@message')).toMatch(/^waiting for approval at this gate; continue with: migrate run ci\.yaml --name ci-checks .*--approve go-live$/);
+  });
+
+  it('Ctrl-C: the file is still written, the step it stopped says so (exit 130)', async () => {
+    const cwd = await workdir({ 'long.yaml': 'name: long\nsteps:\n  - id: settle\n    uses: pause\n    with: { for: 10m }\n    interval: 100ms\n  - id: after\n    uses: pause\n    with: { for: 1ms }\n' });
+    const child = startCli(['run', 'long.yaml', '--junit', 'junit.xml'], { cwd });
+    await child.untilStdout(/waited \S+ of 10m/);
+    child.kill('SIGINT');
+    const res = await child.result;
+    expect(res.code, res.stderr).toBe(130);
+    const file = path.join(cwd, 'junit.xml');
+    await validate(file);
+    expect(await xpath(file, '//property[@name="status"]/@value')).toBe('interrupted');
+    expect(await xpath(file, '//testcase[@name="settle"]/skipped/@message')).toMatch(/^interrupted during this step/);
+    expect(await xpath(file, '//testcase[@name="after"]/skipped/@message')).toBe('not reached: the run was interrupted at settle');
   });
 
   it('a run that never starts (bad input) still leaves a valid file with the error (exit 2)', async () => {
