@@ -4,6 +4,8 @@
  * `table`, `heading`, `details` and the rest take pieces the format already made safe.
  */
 export interface ReportFormat {
+  /** Whether a chart can sit in the document itself (HTML), or only be linked from it (Markdown). */
+  inlinesCharts: boolean;
   /** Plain text in a table cell. */
   cell(text: string): string;
   /** Code (an id, a command) in a table cell. */

@@ -9,6 +9,7 @@ const esc = (text: string) => xmlText(text);
 
 /** The report's pieces as HTML; every text from the run is escaped. */
 export const htmlFormat: ReportFormat = {
+  inlinesCharts: true,
   cell: (text) => esc(text).replace(/\r?\n/g, '<br>'),
   codeCell: (text) => `<code>${esc(text)}</code>`,
   code: (text) => `<code>${esc(text)}</code>`,

@@ -41,6 +41,7 @@ export function mdTable(head: string[], rows: string[][]): string {
 
 /** The report as GitHub-flavoured Markdown: what `migrate report` has always printed. */
 export const markdownFormat: ReportFormat = {
+  inlinesCharts: false,
   cell: mdCell,
   codeCell: mdCodeCell,
   code: mdCode,

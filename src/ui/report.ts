@@ -155,7 +155,7 @@ export function renderRunReport(s: RunState, o: RunReportOptions = {}): string {
   if (charts.length) {
     out.push(f.heading(2, 'Charts'));
     const files = charts.map((c) => o.chartFile?.(c));
-    if (f === markdownFormat && files.some((file) => !file)) {
+    if (!f.inlinesCharts && files.some((file) => !file)) {
       out.push(f.para(`Drawn from the progress samples above; ${f.code('--out FILE')} writes each as an SVG file beside the report, ${f.code('--format html')} puts them in the page:`));
     }
     charts.forEach((c, i) => out.push(f.chart({ ...c, ...(files[i] ? { file: files[i] } : {}) })));
