@@ -34,6 +34,18 @@ const exitCodes = {
 
 /** `migrate run <playbook>`: runs or resumes a run and returns the exit code. */
 export async function runCommand(playbook: string, o: RunCommandOptions): Promise<number> {
+  const err = o.err ?? process.stderr;
+  const junit = o.junit ? new JunitReport(o.junit, o.cwd, (line) => err.write(line + '\n')) : undefined;
+  try {
+    return await runAndReport(playbook, o, err, junit);
+  } catch (error) {
+    // A run that ends in an error rather than an outcome (bad input, a locked run) still leaves a JUnit file saying so.
+    await junit?.error(o.name ?? playbook, error);
+    throw error;
+  }
+}
+
+async function runAndReport(playbook: string, o: RunCommandOptions, err: Writable, junit: JunitReport | undefined): Promise<number> {
   const skip = skipRequests(o.skip ?? [], o.reason ?? []);
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config, stateDir: o.stateDir });
   const stepTypes = await loadStepTypes(config.plugins, o.cwd);
@@ -41,10 +53,8 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const live = !o.json && wantsLiveView(o.out as { isTTY?: boolean }, o.color);
   const renderer = withGatePrompts(createRenderer({ json: o.json, out: o.out, color: o.color, live }), { signal: o.signal, transient: live });
   // Fed by the same events: GitHub Actions annotations and job summary (stderr under --json keeps stdout NDJSON), a webhook.
-  const err = o.err ?? process.stderr;
   const github = githubActionsRenderer(o.env ?? process.env, o.json ? err : o.out, err);
   const notifier = webhookNotifier(o.notify ?? config.notify?.webhook, err);
-  const junit = o.junit ? new JunitReport(o.junit, o.cwd, (line) => err.write(line + '\n')) : undefined;
   const interactive = !o.json && canPrompt();
   const continueArgs = [...(o.stateDir ? ['--state-dir', o.stateDir] : []), ...(o.config ? ['--config', o.config] : [])];
   const store = openRunStore(config, { waitLock: o.waitLock, signal: o.signal });
@@ -69,13 +79,7 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
     continueArgs,
-  })
-    // A run that ends in an error rather than an outcome (bad input, a locked run) still leaves a JUnit file saying so.
-    .catch(async (error: unknown) => {
-      await junit?.error(o.name ?? playbook, error);
-      throw error;
-    })
-    .finally(() => renderer.close?.());
+  }).finally(() => renderer.close?.());
   await github?.finish(result.state);
   await notifier?.flush();
   const outcome = result.outcome;

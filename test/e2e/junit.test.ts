@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -133,6 +133,13 @@ describe('run --junit', () => {
     await validate(file);
     expect(await xpath(file, '/testsuites/testsuite/@errors')).toBe('1');
     expect(await xpath(file, '//testcase[@name="run"]/error/@message')).toContain('token');
+
+    // A bad configuration, read before anything else, too.
+    await writeFile(path.join(cwd, 'migrate.config.yaml'), 'kafka: { brokers: 7 }\n');
+    const config = await runCli(['run', 'ci.yaml', '-p', `url=${url}`, '-p', `token=${secret}`, '--junit', 'config.xml'], { cwd });
+    expect(config.code, config.stderr).toBe(2);
+    await validate(path.join(cwd, 'config.xml'));
+    expect(await xpath(path.join(cwd, 'config.xml'), '//testcase[@name="run"]/error/@message')).toContain('migrate.config.yaml');
   });
 });
 
