@@ -148,12 +148,12 @@ export function buildProgram(): Command {
   addOptions(
     program
       .command('report')
-      .description("a run's audit trail as Markdown: steps, approvals, skips, flag flips, lag samples, schemas, failures")
+      .description("a run's audit trail as Markdown or HTML: steps, approvals, skips, flag flips, lag and rate charts, schemas, failures")
       .argument(...runArgument),
     commandOptions.report,
   ).action(async (run: string, opts: FlagsOf<'report'>) => {
     const { reportCommand } = await import('./commands/report.js');
-    process.exitCode = await reportCommand(run, { ...common(), file: opts.out });
+    process.exitCode = await reportCommand(run, { ...common(), file: opts.out, format: opts.format });
   });
 
   addOptions(

@@ -70,6 +70,7 @@ const allowChanged = (description: string) => flag('--allow-changed', descriptio
 const jsonEvents = flag('--json', 'print events as NDJSON, one object per line');
 const jsonObject = flag('--json', 'print one JSON object');
 const stores = ['file', 'kafka'] as const;
+const junit = (what: string) => value('--junit <file>', `also write JUnit XML to this file: ${what} (GitLab, Jenkins, Azure Pipelines, CircleCI read it)`, { completes: 'file' });
 
 /** The program's own options, accepted before or after any command's name. */
 export const globalOptions = {
@@ -94,6 +95,7 @@ export const commandOptions = {
     notify: value('--notify <url>', 'POST a JSON notification (Slack-compatible) to this webhook when the run pauses, fails or completes (default: notify.webhook in the config)'),
     waitLock: value('--wait-lock <duration>', 'if another process drives the run, wait up to this long (e.g. 10m) for it to finish or die, then resume'),
     waitApproval: value('--wait-approval <duration>', 'at a gate, wait up to this long (e.g. 30m) for an approval or skip from `migrate dashboard`, then go on (default: pause, exit 3)'),
+    junit: junit('one test case per step, written however the run ends'),
   },
   dashboard: {
     port: value('--port <port>', 'port to serve on (0: a free one)', { default: '0' }),
@@ -108,6 +110,7 @@ export const commandOptions = {
   plan: {
     param,
     json: flag('--json', 'print one JSON object: {playbook, params, steps: [{id, uses, verdict, reason}]}'),
+    junit: junit('one test case per step; drift fails, a step that cannot be checked is skipped'),
   },
   rollback: {
     to: value('--to <step>', 'stop after undoing this step (default: the first step)'),
@@ -128,7 +131,8 @@ export const commandOptions = {
     param: list('-p, --param <key=value>', 'a playbook param, to expand step titles (repeatable)'),
   },
   report: {
-    out: value('-o, --out <file>', 'write the report to this file instead of stdout', { completes: 'file' }),
+    out: value('-o, --out <file>', 'write the report to this file instead of stdout (Markdown: its charts as SVG files beside it)', { completes: 'file' }),
+    format: choice('--format <format>', 'markdown (default), or html: one self-contained page with the charts inline', ['markdown', 'html'] as const),
   },
   steps: {
     json: flag('--json', 'print one JSON object: {steps: [{type, source, file, docs, apply, undo, gate, needs, timeoutMs, intervalMs, params: [{name, type, required, default, description}]}]}'),

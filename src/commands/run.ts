@@ -15,6 +15,7 @@ import { wantsLiveView } from '../ui/live.js';
 import { githubActionsRenderer } from '../ui/github.js';
 import { webhookNotifier } from '../ui/notify.js';
 import { parseDuration } from '../util/time.js';
+import { JunitReport } from '../ui/junit.js';
 import type { CommonOptions, FlagsOf, Interruptible } from './options.js';
 
 /** Options of `migrate run`, as commander hands them over. */
@@ -34,6 +35,18 @@ const exitCodes = {
 
 /** `migrate run <playbook>`: runs or resumes a run and returns the exit code. */
 export async function runCommand(playbook: string, o: RunCommandOptions): Promise<number> {
+  const err = o.err ?? process.stderr;
+  const junit = o.junit ? new JunitReport(o.junit, o.cwd, (line) => err.write(line + '\n')) : undefined;
+  try {
+    return await runAndReport(playbook, o, err, junit);
+  } catch (error) {
+    // A run that ends in an error rather than an outcome (bad input, a locked run) still leaves a JUnit file saying so.
+    await junit?.error(o.name ?? playbook, error);
+    throw error;
+  }
+}
+
+async function runAndReport(playbook: string, o: RunCommandOptions, err: Writable, junit: JunitReport | undefined): Promise<number> {
   const skip = skipRequests(o.skip ?? [], o.reason ?? []);
   const config = await loadConfig({ cwd: o.cwd, configPath: o.config, stateDir: o.stateDir });
   const stepTypes = await loadStepTypes(config.plugins, o.cwd);
@@ -41,7 +54,6 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   const live = !o.json && wantsLiveView(o.out as { isTTY?: boolean }, o.color);
   const renderer = withGatePrompts(createRenderer({ json: o.json, out: o.out, color: o.color, live }), { signal: o.signal, transient: live });
   // Fed by the same events: GitHub Actions annotations and job summary (stderr under --json keeps stdout NDJSON), a webhook.
-  const err = o.err ?? process.stderr;
   const github = githubActionsRenderer(o.env ?? process.env, o.json ? err : o.out, err);
   const notifier = webhookNotifier(o.notify ?? config.notify?.webhook, err);
   const interactive = !o.json && canPrompt();
@@ -67,6 +79,7 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
       github?.event(e);
       notifier?.event(e);
       if (waitApprovalMs && e.type === 'gate.waiting' && !o.json) o.out.write(`waiting up to ${o.waitApproval} for ${e.step} to be approved or skipped on migrate dashboard (Ctrl-C to stop)\n`);
+      junit?.event(e);
     },
     signal: o.signal,
     askGate: interactive ? (q) => renderer.askGate(q) : undefined,
@@ -76,6 +89,7 @@ export async function runCommand(playbook: string, o: RunCommandOptions): Promis
   await github?.finish(result.state);
   await notifier?.flush();
   const outcome = result.outcome;
+  await junit?.finish(result.state, outcome.status === 'failed' ? failureType(outcome.error) : undefined);
   // Bad input met inside a step (a malformed flag or schema file) is still bad input: exit 2.
   if (outcome.status === 'failed' && outcome.error.cause instanceof MigrateError) return outcome.error.cause.exitCode;
   return exitCodes[outcome.status];
@@ -103,6 +117,13 @@ function parseWaitApproval(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) throw new UsageError(`--wait-approval: "${text}" is not a duration`, 'e.g. --wait-approval 30m');
   return ms;
+}
+
+/** What a failed step's JUnit <failure type> names: the error the step met (a timeout, a refused request), not the wrapper. */
+function failureType(error: MigrateError): string {
+  const cause = error.cause;
+  if (cause instanceof Error && cause.name !== 'Error') return cause.name;
+  return cause instanceof Error && cause.message.startsWith('timed out') ? 'timeout' : error.name;
 }
 
 /** Pairs each --skip with the --reason given for it, in order; a skip without a reason is a usage error. */

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { RunState } from '../state/run-state.js';
+import type { HistoryEntry, RunState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
 import type { EventSink, RunEvent } from './events.js';
 
@@ -8,22 +8,43 @@ const HISTORY_LIMIT = 2000;
 /** One progress sample per step per this many ms is enough for the audit trail. */
 const PROGRESS_SAMPLE_MS = 5000;
 
+/**
+ * The latest progress of each step that sampling left out. It goes into the history when
+ * anything else happens to the step, so the samples end where the wait did (a drain's last
+ * sample is its lag 0, not the lag 5 s before), which is what a report's chart draws.
+ */
+const unsampled = new WeakMap<RunState, Map<string, HistoryEntry>>();
+
 /** Appends an event to the run's history (progress sampled), keeping it bounded; true when it kept a progress sample. */
 function record(state: RunState, e: RunEvent, now: () => number): boolean {
   if (e.type === 'step.checked' || e.type === 'run.started') return false;
   const at = new Date(now()).toISOString();
-  if (e.type === 'step.progress') {
-    const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
-    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) return false;
-  }
   const { type, run: _run, ...rest } = e as RunEvent & { step?: string };
   const { step, ...detail } = rest as { step?: string } & Record<string, unknown>;
-  state.history.push({ at, type, ...(step ? { step } : {}), ...(Object.keys(detail).length ? { detail } : {}) });
+  const entry: HistoryEntry = { at, type, ...(step ? { step } : {}), ...(Object.keys(detail).length ? { detail } : {}) };
+  let pending = unsampled.get(state);
+  if (!pending) unsampled.set(state, (pending = new Map()));
+  if (e.type === 'step.progress') {
+    const last = state.history.findLast((h) => h.type === 'step.progress' && h.step === e.step);
+    if (last && now() - Date.parse(last.at) < PROGRESS_SAMPLE_MS) {
+      pending.set(e.step, entry);
+      return false;
+    }
+    pending.delete(e.step);
+  } else if (step && pending.has(step)) {
+    push(state, pending.get(step) as HistoryEntry);
+    pending.delete(step);
+  }
+  push(state, entry);
+  return e.type === 'step.progress';
+}
+
+function push(state: RunState, entry: HistoryEntry): void {
+  state.history.push(entry);
   if (state.history.length > HISTORY_LIMIT) {
     const i = state.history.findIndex((h) => h.type === 'step.progress');
     state.history.splice(i >= 0 ? i : 0, 1);
   }
-  return e.type === 'step.progress';
 }
 
 /** Who is at the controls: user@host, as approvals, skips and rollbacks record it. */

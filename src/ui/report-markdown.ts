@@ -2,6 +2,7 @@
  * Small Markdown helpers for the reports migrate writes (`migrate report`, the GitHub Actions job
  * summary): text from runs goes into tables and code spans without breaking them.
  */
+import type { ReportFormat } from './report-format.js';
 
 /** Text safe inside a GitHub-flavoured Markdown table cell: pipes escaped, line breaks kept as <br>, no raw HTML. */
 export function mdCell(text: string): string {
@@ -37,6 +38,24 @@ export function mdTable(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n') + '\n';
 }
+
+/** The report as GitHub-flavoured Markdown: what `migrate report` has always printed. */
+export const markdownFormat: ReportFormat = {
+  inlinesCharts: false,
+  cell: mdCell,
+  codeCell: mdCodeCell,
+  code: mdCode,
+  bold: (safe) => `**${safe}**`,
+  block: mdBlock,
+  table: mdTable,
+  heading: (level, safe) => (level === 1 ? `# ${safe}\n\n` : `\n## ${safe}\n\n`),
+  para: (safe) => `${safe}\n\n`,
+  empty: (safe) => `${safe}\n`,
+  details: (summary, body) => `<details><summary>${summary}</summary>\n\n${body}\n</details>\n`,
+  footer: (safe) => `\n---\n${safe}\n`,
+  // Only a link: GitHub strips inline <svg> and data: images from Markdown (report.md says where each works).
+  chart: (c) => (c.file ? `![${mdText(c.title)}](${encodeURI(c.file)})\n\n` : `- ${mdText(c.title)}\n`),
+};
 
 /** Plain text safe in a Markdown paragraph: HTML neutralised, Markdown punctuation that starts markup escaped. */
 export function mdText(text: string): string {

@@ -6,7 +6,9 @@ import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
 import type { FlagSwitchOutputs, OutputKinds, StepTypes } from '../steps/contract.js';
 import { stepTypes } from '../steps/index.js';
 import { formatDuration } from '../util/time.js';
-import { mdBlock, mdCell, mdCode, mdCodeCell, mdTable } from './report-markdown.js';
+import type { ReportFormat } from './report-format.js';
+import { markdownFormat } from './report-markdown.js';
+import { reportCharts, type ReportChart } from './report-charts.js';
 
 type Detail = Record<string, unknown>;
 
@@ -77,51 +79,64 @@ export function formatMetrics(m: Detail): string {
   return parts.join(' · ');
 }
 
-/** The whole report; a step's outputs are read through its type, from `stepTypes` (default: the built-in ones). */
-export function renderRunReport(s: RunState, o: { generatedAt?: Date; stepTypes?: StepTypes } = {}): string {
+/** How `renderRunReport` writes: when, in which format, and where the charts are. */
+export interface RunReportOptions {
+  generatedAt?: Date;
+  /** A step's outputs are read through its type (default: the built-in ones). */
+  stepTypes?: StepTypes;
+  /** Markdown (default) or HTML. */
+  format?: ReportFormat;
+  /** The file (relative to the report) each chart was written to; without it Markdown only names the charts. */
+  chartFile?: (chart: ReportChart) => string | undefined;
+}
+
+/** The whole report. Charts appear only for runs with progress samples to draw. */
+export function renderRunReport(s: RunState, o: RunReportOptions = {}): string {
   const types = o.stepTypes ?? stepTypes;
+  const f = o.format ?? markdownFormat;
   const out: string[] = [];
   const byId = new Map(s.steps.map((st) => [st.id, st]));
   const history = s.history;
   const entries = (type: string) => history.filter((h) => h.type === type);
 
-  out.push(`# Run ${mdCode(s.name)}\n\n`);
+  out.push(f.heading(1, `Run ${f.code(s.name)}`));
   const finished = entries('run.finished');
   const activeMs = finished.reduce((sum, h) => sum + (num(h.detail?.durationMs) ?? 0), 0);
   const params = Object.entries(s.params);
   const facts: [string, string][] = [
-    ['Playbook', `${mdCodeCell(s.playbook.name)} (${mdCell(s.playbook.file)}, sha256 ${mdCodeCell(s.playbook.checksum.slice(0, 12))})`],
-    ['Status', `${mdCell(s.status)}${s.pausedAt ? ` at ${mdCodeCell(s.pausedAt)}` : ''}`],
-    ['Started', mdCell(s.createdAt)],
-    ['Last update', mdCell(s.updatedAt)],
+    ['Playbook', `${f.codeCell(s.playbook.name)} (${f.cell(s.playbook.file)}, sha256 ${f.codeCell(s.playbook.checksum.slice(0, 12))})`],
+    ['Status', `${f.cell(s.status)}${s.pausedAt ? ` at ${f.codeCell(s.pausedAt)}` : ''}`],
+    ['Started', f.cell(s.createdAt)],
+    ['Last update', f.cell(s.updatedAt)],
     ['Elapsed', between(s.createdAt, s.updatedAt) || '0ms'],
     ['Invocations', finished.length ? `${finished.length} (${formatDuration(activeMs)} running in all)` : ''],
-    ['Params', params.length ? params.map(([k, v]) => mdCodeCell(`${k}=${v}`)).join(', ') : '(none)'],
+    ['Params', params.length ? params.map(([k, v]) => f.codeCell(`${k}=${v}`)).join(', ') : '(none)'],
   ];
-  out.push(mdTable(['', ''], facts.map(([k, v]) => [`**${k}**`, v])));
+  out.push(f.table(['', ''], facts.map(([k, v]) => [f.bold(k), v])));
 
-  out.push('\n## Steps\n\n');
+  out.push(f.heading(2, 'Steps'));
   out.push(
-    mdTable(
+    f.table(
       ['#', 'Step', 'Type', 'Status', 'Attempts', 'Started', 'Finished', 'Duration', 'Summary'],
       s.steps.map((st, i) => [
         String(i + 1),
-        mdCodeCell(st.id),
-        mdCodeCell(st.uses),
+        f.codeCell(st.id),
+        f.codeCell(st.uses),
         st.status,
         String(st.attempts),
-        mdCell(st.startedAt ?? ''),
-        mdCell(st.finishedAt ?? ''),
+        f.cell(st.startedAt ?? ''),
+        f.cell(st.finishedAt ?? ''),
         ((ms) => (ms === undefined ? '' : formatDuration(ms)))(stepDurationMs(s, st)),
-        mdCell(st.summary ?? st.error?.message ?? ''),
+        f.cell(st.summary ?? st.error?.message ?? ''),
       ]),
     ),
   );
 
-  section(out, 'Approvals', ['Gate', 'Approved by', 'Via', 'At'], approvals(s));
-  section(out, 'Skipped steps', ['Step', 'Skipped by', 'Reason', 'At'], skips(s));
-  section(out, 'Flag flips', ['At', 'Step', 'Flag', 'Switched to', 'Before'], flagFlips(s, byId, types));
+  section(f, out, 'Approvals', ['Gate', 'Approved by', 'Via', 'At'], approvals(f, s));
+  section(f, out, 'Skipped steps', ['Step', 'Skipped by', 'Reason', 'At'], skips(f, s));
+  section(f, out, 'Flag flips', ['At', 'Step', 'Flag', 'Switched to', 'Before'], flagFlips(f, s, byId, types));
   section(
+    f,
     out,
     'Progress samples',
     ['At', 'Step', 'Waiting', 'Metrics', 'Message'],
@@ -129,41 +144,50 @@ export function renderRunReport(s: RunState, o: { generatedAt?: Date; stepTypes?
       .map((h) => ({ h, progress: obj(h.detail?.progress) }))
       .filter(({ progress }) => progress && obj(progress.metrics))
       .map(({ h, progress }) => [
-        mdCell(h.at),
-        mdCodeCell(h.step ?? ''),
+        f.cell(h.at),
+        f.codeCell(h.step ?? ''),
         num(h.detail?.elapsedMs) !== undefined ? formatDuration(num(h.detail?.elapsedMs) as number) : '',
-        mdCell(formatMetrics(obj(progress?.metrics) ?? {})),
-        mdCell(str(progress?.message) ?? ''),
+        f.cell(formatMetrics(obj(progress?.metrics) ?? {})),
+        f.cell(str(progress?.message) ?? ''),
       ]),
   );
-  section(out, 'Schema versions', ['Step', 'Event', 'Version', 'Location', 'Registered'], schemaVersions(s, types));
-  section(out, 'Failures', ['At', 'Step', 'Error', 'Caused by'], failures(s));
-  section(out, 'Rollback', ['At', 'Step', 'What happened'], rollback(history));
+  const charts = reportCharts(s);
+  if (charts.length) {
+    out.push(f.heading(2, 'Charts'));
+    const files = charts.map((c) => o.chartFile?.(c));
+    if (!f.inlinesCharts && files.some((file) => !file)) {
+      out.push(f.para(`Drawn from the progress samples above; ${f.code('--out FILE')} writes each as an SVG file beside the report, ${f.code('--format html')} puts them in the page:`));
+    }
+    charts.forEach((c, i) => out.push(f.chart({ ...c, ...(files[i] ? { file: files[i] } : {}) })));
+  }
+  section(f, out, 'Schema versions', ['Step', 'Event', 'Version', 'Location', 'Registered'], schemaVersions(f, s, types));
+  section(f, out, 'Failures', ['At', 'Step', 'Error', 'Caused by'], failures(f, s));
+  section(f, out, 'Rollback', ['At', 'Step', 'What happened'], rollback(f, history));
 
-  out.push('\n## Timeline\n\n');
-  if (history.length === 0) out.push('No history recorded.\n');
+  out.push(f.heading(2, 'Timeline'));
+  if (history.length === 0) out.push(f.empty('No history recorded.'));
   else {
-    out.push(`<details><summary>${history.length} ${history.length === 1 ? 'entry' : 'entries'}, oldest first</summary>\n\n`);
-    out.push(mdTable(['At', 'Event', 'Step', 'Detail'], history.map((h) => [mdCell(h.at), mdCodeCell(h.type), h.step ? mdCodeCell(h.step) : '', mdCell(describe(h))])));
-    out.push('\n</details>\n');
+    const rows = history.map((h) => [f.cell(h.at), f.codeCell(h.type), h.step ? f.codeCell(h.step) : '', f.cell(describe(h))]);
+    out.push(f.details(`${history.length} ${history.length === 1 ? 'entry' : 'entries'}, oldest first`, f.table(['At', 'Event', 'Step', 'Detail'], rows)));
   }
   if (s.status === 'paused' && s.pausedAt && s.pausedAt !== 'interrupted') {
     const waiting = history.findLast((h) => h.type === 'gate.waiting' && h.step === s.pausedAt);
     const continueWith = str(waiting?.detail?.continueWith) ?? `migrate run ${s.playbook.ref} --name ${s.name} --approve ${s.pausedAt}`;
-    out.push(`\n## Waiting\n\nThe run waits for approval at ${mdCode(s.pausedAt)}; continue with:\n\n`);
-    out.push(mdBlock(continueWith, 'sh'));
+    out.push(f.heading(2, 'Waiting'));
+    out.push(f.para(`The run waits for approval at ${f.code(s.pausedAt)}; continue with:`));
+    out.push(f.block(continueWith, 'sh'));
   }
-  out.push(`\n---\nGenerated by \`migrate report\`${o.generatedAt ? ` at ${o.generatedAt.toISOString()}` : ''}.\n`);
+  out.push(f.footer(`Generated by ${f.code('migrate report')}${o.generatedAt ? ` at ${o.generatedAt.toISOString()}` : ''}.`));
   return out.join('');
 }
 
-function section(out: string[], title: string, head: string[], rows: string[][]): void {
-  out.push(`\n## ${title}\n\n`);
-  out.push(rows.length ? mdTable(head, rows) : 'None.\n');
+function section(f: ReportFormat, out: string[], title: string, head: string[], rows: string[][]): void {
+  out.push(f.heading(2, title));
+  out.push(rows.length ? f.table(head, rows) : f.empty('None.'));
 }
 
 /** Every approval in the history, and any the state holds that the (bounded) history lost. */
-function approvals(s: RunState): string[][] {
+function approvals(f: ReportFormat, s: RunState): string[][] {
   const rows = s.history
     .filter((h) => h.type === 'gate.approved')
     .map((h) => ({ step: h.step ?? '', by: str(h.detail?.by) ?? '', via: str(h.detail?.via) ?? '', at: h.at }));
@@ -172,10 +196,10 @@ function approvals(s: RunState): string[][] {
       rows.push({ step: st.id, ...st.approval });
     }
   }
-  return rows.sort((a, b) => a.at.localeCompare(b.at)).map((r) => [mdCodeCell(r.step), mdCell(r.by), mdCodeCell(r.via), mdCell(r.at)]);
+  return rows.sort((a, b) => a.at.localeCompare(b.at)).map((r) => [f.codeCell(r.step), f.cell(r.by), f.codeCell(r.via), f.cell(r.at)]);
 }
 
-function skips(s: RunState): string[][] {
+function skips(f: ReportFormat, s: RunState): string[][] {
   const rows = s.history
     .filter((h) => h.type === 'step.skipped')
     .map((h) => ({ step: h.step ?? '', by: str(h.detail?.by) ?? '', reason: str(h.detail?.reason) ?? '', at: h.at }));
@@ -184,11 +208,11 @@ function skips(s: RunState): string[][] {
     if (skip && !rows.some((r) => r.step === st.id)) rows.push({ step: st.id, by: str(skip.by) ?? '', reason: str(skip.reason) ?? '', at: str(skip.at) ?? '' });
     else if (st.status === 'skipped' && !rows.some((r) => r.step === st.id)) rows.push({ step: st.id, by: '', reason: st.summary ?? '', at: st.finishedAt ?? '' });
   }
-  return rows.map((r) => [mdCodeCell(r.step), mdCell(r.by), mdCell(r.reason), mdCell(r.at)]);
+  return rows.map((r) => [f.codeCell(r.step), f.cell(r.by), f.cell(r.reason), f.cell(r.at)]);
 }
 
 /** Steps that switch a flag: each switch applied (from the history), and flags found already as declared. */
-function flagFlips(s: RunState, byId: Map<string, StepState>, types: StepTypes): string[][] {
+function flagFlips(f: ReportFormat, s: RunState, byId: Map<string, StepState>, types: StepTypes): string[][] {
   const rows: string[][] = [];
   const applied = new Set<string>();
   for (const h of s.history) {
@@ -198,9 +222,9 @@ function flagFlips(s: RunState, byId: Map<string, StepState>, types: StepTypes):
     if (h.type === 'step.applied' && outputs) {
       applied.add(h.step);
       const changed = outputs.changed === false ? ' (unchanged)' : '';
-      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(outputs.key), `${outputs.on ? 'on' : 'off'}${changed}`, mdCell(flagValue(outputs.previous))]);
+      rows.push([f.cell(h.at), f.codeCell(h.step), f.codeCell(outputs.key), `${outputs.on ? 'on' : 'off'}${changed}`, f.cell(flagValue(outputs.previous))]);
     } else if (h.type === 'step.undone') {
-      rows.push([mdCell(h.at), mdCodeCell(h.step), mdCodeCell(outputs?.key ?? ''), 'restored (rollback)', '']);
+      rows.push([f.cell(h.at), f.codeCell(h.step), f.codeCell(outputs?.key ?? ''), 'restored (rollback)', '']);
     }
   }
   for (const st of s.steps) {
@@ -208,18 +232,18 @@ function flagFlips(s: RunState, byId: Map<string, StepState>, types: StepTypes):
     if (!o) continue;
     const switched = o.previous !== undefined;
     rows.push([
-      mdCell(st.finishedAt ?? ''),
-      mdCodeCell(st.id),
-      mdCodeCell(o.key),
+      f.cell(st.finishedAt ?? ''),
+      f.codeCell(st.id),
+      f.codeCell(o.key),
       `${o.on ? 'on' : 'off'}${switched ? '' : ' (already)'}`,
-      switched ? mdCell(flagValue(o.previous)) : mdCell(o.on ? 'on' : 'off'),
+      switched ? f.cell(flagValue(o.previous)) : f.cell(o.on ? 'on' : 'off'),
     ]);
   }
   return rows;
 }
 
 /** Steps that register a schema: the version each recorded, and whether this run registered it. */
-function schemaVersions(s: RunState, types: StepTypes): string[][] {
+function schemaVersions(f: ReportFormat, s: RunState, types: StepTypes): string[][] {
   const registeredHere = new Set(s.history.filter((h) => h.type === 'step.applied' && h.step).map((h) => h.step));
   return s.steps.flatMap((st) => {
     const o = recorded(types, st.uses, 'schema version', st.outputs);
@@ -227,18 +251,18 @@ function schemaVersions(s: RunState, types: StepTypes): string[][] {
     const id = o.id !== undefined ? ` (id ${o.id})` : '';
     return [
       [
-        mdCodeCell(st.id),
-        mdCodeCell(o.event),
+        f.codeCell(st.id),
+        f.codeCell(o.event),
         String(o.version),
-        mdCell(o.location + id),
-        registeredHere.has(st.id) ? `by this run${st.finishedAt ? `, ${mdCell(st.finishedAt)}` : ''}` : 'already registered',
+        f.cell(o.location + id),
+        registeredHere.has(st.id) ? `by this run${st.finishedAt ? `, ${f.cell(st.finishedAt)}` : ''}` : 'already registered',
       ],
     ];
   });
 }
 
 /** Every failure in the history (also those a later attempt got past), and a current one the history lost. */
-function failures(s: RunState): string[][] {
+function failures(f: ReportFormat, s: RunState): string[][] {
   const rows = s.history
     .filter((h) => h.type === 'step.failed' || h.type === 'step.undo-failed')
     .map((h) => ({ at: h.at, step: h.step ?? '', error: str(h.detail?.error) ?? '', causes: (h.detail?.causes as unknown[] | undefined)?.filter((c): c is string => typeof c === 'string') ?? [], undo: h.type === 'step.undo-failed' }));
@@ -247,17 +271,17 @@ function failures(s: RunState): string[][] {
       rows.push({ at: st.finishedAt ?? s.updatedAt, step: st.id, error: st.error.message, causes: st.error.causes, undo: false });
     }
   }
-  return rows.map((r) => [mdCell(r.at), mdCodeCell(r.step), mdCell((r.undo ? 'undo failed: ' : '') + r.error), mdCell(r.causes.join('\n'))]);
+  return rows.map((r) => [f.cell(r.at), f.codeCell(r.step), f.cell((r.undo ? 'undo failed: ' : '') + r.error), f.cell(r.causes.join('\n'))]);
 }
 
-function rollback(history: readonly HistoryEntry[]): string[][] {
+function rollback(f: ReportFormat, history: readonly HistoryEntry[]): string[][] {
   const rows: string[][] = [];
   for (const h of history) {
     const d = h.detail ?? {};
-    if (h.type === 'rollback.started') rows.push([mdCell(h.at), '', mdCell(`rollback started by ${str(d.by) ?? '?'}${str(d.to) ? ` (to ${str(d.to)})` : ''}`)]);
-    else if (h.type === 'step.undone') rows.push([mdCell(h.at), mdCodeCell(h.step ?? ''), mdCell(`undone: ${str(d.summary) ?? ''}`)]);
-    else if (h.type === 'step.not-undoable') rows.push([mdCell(h.at), mdCodeCell(h.step ?? ''), mdCell(`not undoable: ${str(d.reason) ?? ''}`)]);
-    else if (h.type === 'rollback.finished') rows.push([mdCell(h.at), mdCodeCell(str(d.step) ?? ''), mdCell(`rollback ${str(d.status) ?? ''}`)]);
+    if (h.type === 'rollback.started') rows.push([f.cell(h.at), '', f.cell(`rollback started by ${str(d.by) ?? '?'}${str(d.to) ? ` (to ${str(d.to)})` : ''}`)]);
+    else if (h.type === 'step.undone') rows.push([f.cell(h.at), f.codeCell(h.step ?? ''), f.cell(`undone: ${str(d.summary) ?? ''}`)]);
+    else if (h.type === 'step.not-undoable') rows.push([f.cell(h.at), f.codeCell(h.step ?? ''), f.cell(`not undoable: ${str(d.reason) ?? ''}`)]);
+    else if (h.type === 'rollback.finished') rows.push([f.cell(h.at), f.codeCell(str(d.step) ?? ''), f.cell(`rollback ${str(d.status) ?? ''}`)]);
   }
   return rows;
 }

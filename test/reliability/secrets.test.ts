@@ -3,7 +3,7 @@
 // demo services on its plaintext listener), flags in Unleash (admin and client tokens), the
 // schema in an Apicurio Registry that requires basic auth, and a secret param sent as an
 // http.probe header and in a probe's URL. Every output is scanned: the run's stdout and stderr (human and
-// --json), status, report, plan, validate, graph, doctor, the GitHub job summary, the webhook's
+// --json, --junit), status, report (Markdown and HTML), plan, validate, graph, doctor, the GitHub job summary, the webhook's
 // messages, and every file left in the working directory (the state under .migrate/ included).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -136,20 +136,20 @@ describe('secrets, through a full sync-to-async run against the real broker', ()
 
     // Human output, interrupted while it waits for the consumers; then --json to the end, in
     // GitHub Actions mode with a webhook; then once more, human, on the completed run.
-    const first = startCli(['run', 'secret-sync.yaml', '--yes', ...params], { cwd: w.cwd, env });
+    const first = startCli(['run', 'secret-sync.yaml', '--yes', '--junit', 'junit-interrupted.xml', ...params], { cwd: w.cwd, env });
     await whenStepRuns(w.cwd, run, 'consumers-ready');
     first.kill('SIGINT');
     expect(keep('run, interrupted', await first.result).code).toBe(130);
     w.consumer = await startConsumerOf(w);
     const summary = path.join(w.cwd, 'github-step-summary.md');
     const ci = { ...env, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
-    const done = keep('run --json', await runCli(['run', 'secret-sync.yaml', '--yes', '--json', '--notify', `${server.url}/hook`, ...params], { cwd: w.cwd, env: ci }));
+    const done = keep('run --json', await runCli(['run', 'secret-sync.yaml', '--yes', '--json', '--junit', 'junit.xml', '--notify', `${server.url}/hook`, ...params], { cwd: w.cwd, env: ci }));
     expect(done.code, done.stdout + done.stderr).toBe(0);
     keep('run again', await runCli(['run', 'secret-sync.yaml', '--yes', ...params], { cwd: w.cwd, env }));
     for (const args of [
       ['status'], ['status', '--json'], ['status', run], ['status', run, '--json'],
-      ['report', run], ['report', run, '--out', 'report.md'],
-      ['plan', 'secret-sync.yaml', ...params], ['plan', 'secret-sync.yaml', '--json', ...params],
+      ['report', run], ['report', run, '--out', 'report.md'], ['report', run, '--format', 'html', '--out', 'report.html'],
+      ['plan', 'secret-sync.yaml', ...params], ['plan', 'secret-sync.yaml', '--json', '--junit', 'plan.xml', ...params],
       ['validate', 'secret-sync.yaml', '--json', ...params], ['graph', 'secret-sync.yaml', ...params],
       ['doctor', '--json'],
     ]) {
@@ -178,6 +178,8 @@ describe('secrets, through a full sync-to-async run against the real broker', ()
     expect(state.params.token).toBe('***');
     expect(done.stdout).toContain('/query?key=***');
     expect(await readFile(summary, 'utf8')).not.toBe('');
+    // The files the scan read include the JUnit files and the HTML report.
+    for (const file of ['junit-interrupted.xml', 'junit.xml', 'plan.xml', 'report.html']) expect(outputs.some((o) => o.what === file), file).toBe(true);
     expect(server.seen.hooks.length).toBeGreaterThan(0);
   });
 });

@@ -3,6 +3,9 @@ import type { RunState } from '../../src/state/run-state.js';
 import type { StepType } from '../../src/steps/contract.js';
 import { flagSetStep } from '../../src/steps/flag-set.js';
 import { formatMetrics, renderRunReport } from '../../src/ui/report.js';
+import { reportCharts } from '../../src/ui/report-charts.js';
+import { htmlFormat, htmlPage } from '../../src/ui/report-html.js';
+import { assertWellFormedXml } from '../support/xml.js';
 
 const state: RunState = {
   version: 1,
@@ -97,5 +100,47 @@ describe('migrate report', () => {
 
   it('formats metrics it does not know as name value', () => {
     expect(formatMetrics({ newEvents: 5, lag: 1 })).toBe('lag 1 · newEvents 5');
+  });
+});
+
+describe('migrate report: charts and HTML', () => {
+  const verify = (at: string, events: number) => ({ at, type: 'step.progress', step: 'events-flow', detail: { progress: { message: `${events} new events`, metrics: { events, lag: 3 } }, elapsedMs: 0 } });
+  const charted: RunState = {
+    ...state,
+    steps: [...state.steps, { id: 'events-flow', uses: 'kafka.verify', status: 'done', attempts: 1 }],
+    history: [...state.history, verify('2026-11-25T10:04:00.000Z', 0), verify('2026-11-25T10:04:05.000Z', 50), verify('2026-11-25T10:04:10.000Z', 150), verify('2026-11-25T10:04:15.000Z', 20)],
+  };
+
+  it('draws lag and event rate per step: the rate a step reports, else the growth of its event count (a count that fell restarted)', () => {
+    const charts = reportCharts(charted);
+    expect(charts.map((c) => c.id)).toEqual(['drained-lag', 'drained-rate', 'events-flow-lag', 'events-flow-rate']);
+    const rate = charts.find((c) => c.id === 'events-flow-rate')?.svg ?? '';
+    assertWellFormedXml(rate);
+    // 50 events in 5s, then 100 in 5s: 10/s and 20/s; the fall to 20 is a restart, not a rate.
+    expect(rate.match(/<circle /g)).toHaveLength(2);
+    expect(rate).toContain('>20</text>');
+  });
+
+  it('links each chart from Markdown written to a file, and only names them on stdout', () => {
+    const toFile = renderRunReport(charted, { chartFile: (c) => `audit-${c.id}.svg` });
+    expect(section(toFile, 'Charts')).toContain('![Consumer lag: drained](audit-drained-lag.svg)\n\n![Event rate: drained](audit-drained-rate.svg)');
+    const stdout = section(renderRunReport(charted), 'Charts');
+    expect(stdout).toContain('`--out FILE` writes each as an SVG file beside the report');
+    expect(stdout).toContain('- Event rate: events-flow\n');
+  });
+
+  it('has no Charts section for a run without progress metrics', () => {
+    const plain = { ...state, history: state.history.filter((h) => h.type !== 'step.progress') };
+    expect(renderRunReport(plain)).not.toContain('## Charts');
+  });
+
+  it('as HTML: the same report with the charts inline and every text escaped', () => {
+    const hostile: RunState = { ...charted, name: '<img src=x onerror=alert(1)>', params: { topic: '"><script>x</script>' } };
+    const page = htmlPage(`Run ${hostile.name}`, renderRunReport(hostile, { format: htmlFormat }));
+    expect(page).not.toMatch(/<script|<img/);
+    expect(page).toContain('<h1>Run <code>&lt;img src=x onerror=alert(1)&gt;</code></h1>');
+    expect(page.match(/<figure><svg /g)).toHaveLength(4);
+    expect(page).toContain('<h2>Approvals</h2>');
+    expect(page).toContain('<td><code>approve-switch</code></td><td>alice@laptop</td>');
   });
 });
