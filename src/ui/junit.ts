@@ -4,7 +4,7 @@
  * CircleCI (store_test_results) all show as test results. Like the GitHub job summary it is fed by
  * the run's events and written at the end from the run as saved, which never holds a secret.
  * The layout follows the schema Jenkins' xUnit plugin validates JUnit files against
- * (test/fixtures/junit/junit-10.xsd).
+ * (junit-10.xsd; the tests fetch it with scripts/junit-schema.mjs).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -3,16 +3,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureJunitSchema } from '../../scripts/junit-schema.mjs';
 import { runCli, startCli, workdir } from '../support/cli.js';
 
 // `--junit FILE` as CI systems read it: the file the real CLI writes is validated against the JUnit
-// schema Jenkins' xUnit plugin uses (test/fixtures/junit/), by libxml2's own validator, and read
+// schema Jenkins' xUnit plugin maintains (junit-10.xsd, fetched by scripts/junit-schema.mjs), by libxml2's own validator, and read
 // back with XPath, so a file no CI system could parse fails here.
 const exec = promisify(execFile);
-const xsd = fileURLToPath(new URL('../fixtures/junit/junit-10.xsd', import.meta.url));
+let xsd = '';
+beforeAll(async () => {
+  xsd = await ensureJunitSchema();
+});
 const secret = 'tok-9f8e7d-never-shown';
 
 /** xmllint --schema: throws with its complaint unless the file is valid. */
