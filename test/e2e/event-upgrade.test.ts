@@ -88,8 +88,9 @@ async function world(layout: Layout, kind: Kind): Promise<UpgradeWorld> {
     '-p', `endpoint=${source.url}/api/v0/exercises`, '-p', `operationsUrl=${source.url}/operations`,
     '-p', 'schema=next/ExerciseCompleted-1.json', '-p', 'compatibility=NONE',
     '-p', 'codePaths=app', '-p', 'fromHandling=event_version === 0',
-    // Short waits: the source sees a flag within 200 ms and an event within a second.
-    '-p', 'flagDelay=1s', '-p', 'grace=1s', '-p', 'minEvents=50',
+    // Short waits (the source reads its flags every 200 ms), with room for a loaded machine; 100
+    // events (2.5 s at 40/s) leave a fault posted at the verify step's first progress well inside it.
+    '-p', 'flagDelay=2s', '-p', 'grace=1s', '-p', 'minEvents=100',
     ...(layout === 'topic-per-version' ? ['-p', 'quietFor=3s'] : []),
   ];
   return { cwd, topic, group, flagsFile, source, args, run: `${playbook}-${topic}`, ...(layout === 'topic-per-version' ? { oldConsumer: consumer } : {}) };
