@@ -8,10 +8,14 @@
 //    events, stops at the switch gate (exit 3) while the demo removes the synchronous call from
 //    the code, then continues with --approve to the end;
 // 4. runs `async-to-sync` back (--yes), until the topic is drained and the consumer group deleted;
-// 5. prints `migrate status`, stops the services, and the broker if it started it (--keep leaves it).
+// 5. runs `event-upgrade`: a new requirement (a score) moves ExerciseCompleted from v0 to v1 on the
+//    same topic, read by a new group. A second source publishes each completion as v0, then both
+//    (the playbook turns the v1 flag on), then v1 only (v0 flag off); the run stops at its gate
+//    while the demo removes the consumer's v0 handling, then continues with --approve;
+// 6. prints `migrate status`, stops the services, and the broker if it started it (--keep leaves it).
 
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +124,26 @@ async function main() {
     const a2s = await spawnIn(['run', 'async-to-sync', ...params.slice(0, 8), '--param', 'quietFor=5s', '--yes'], env, opts).code;
     if (a2s !== 0) throw new Error(`async-to-sync did not complete (exit ${a2s})`);
 
+    say('event-upgrade: a new requirement (the score) moves ExerciseCompleted from v0 to v1 on the same topic');
+    const up = `${topic}-v`;
+    await setFlags(flags, { [`${up}-publisher`]: true, [`${up}-v0`]: true, [`${up}-v1`]: false, [`${up}-reads-v1`]: true });
+    await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/1.json'), path.join(work, 'ExerciseCompleted-1.json'));
+    await writeFile(path.join(work, 'app/events.js'), '// the consumer reads both versions\nexport const onEvent = (e) => (e.event_version === 0 ? { ...e.payload, score: null } : e.payload);\n');
+    // Each completion a business operation of its own, published as the v0 and v1 flags say.
+    const publisher = await service('source.mjs', ['--brokers', broker.brokers, '--topic', `datarep.${topic}`, '--flags', flags, '--producer-flag', `${up}-publisher`, '--v0-flag', `${up}-v0`, '--v1-flag', `${up}-v1`, '--completions', '--rate', '40']);
+    await service('consumer.mjs', ['--brokers', broker.brokers, '--topic', `datarep.${topic}`, '--group', `${up}-readers`, '--flags', flags, '--flag', `${up}-reads-v1`, '--source', publisher.url]);
+    const upParams = [
+      '--param', `topic=${topic}`, '--param', `group=${up}-readers`, '--param', `endpoint=${publisher.url}/api/v0/exercises`, '--param', `operationsUrl=${publisher.url}/operations`,
+      '--param', 'schema=ExerciseCompleted-1.json', '--param', 'compatibility=NONE', '--param', `consumersFlag=${up}-reads-v1`, '--param', `fromFlag=${up}-v0`, '--param', `toFlag=${up}-v1`,
+      '--param', 'codePaths=app', '--param', 'fromHandling=event_version === 0', '--param', 'flagDelay=2s', '--param', 'grace=2s',
+    ];
+    const upPaused = await spawnIn(['run', 'event-upgrade', ...upParams], env, opts).code;
+    if (upPaused !== 3) throw new Error(`expected event-upgrade to pause at its gate (exit 3), got ${upPaused}`);
+    say('(v1 flows beside v0; a developer removes the consumer\'s v0 handling; the operator approves v0 off)');
+    await writeFile(path.join(work, 'app/events.js'), '// the consumer reads ExerciseCompleted v1\nexport const onEvent = (e) => e.payload;\n');
+    const upDone = await spawnIn(['run', 'event-upgrade', '--name', `event-upgrade-${topic}`, '--approve', 'approve-old-off'], env, opts).code;
+    if (upDone !== 0) throw new Error(`event-upgrade did not complete (exit ${upDone})`);
+
     say('migrate status');
     await spawnIn(['status'], env, opts).code;
   } finally {
@@ -131,6 +155,14 @@ async function main() {
     }
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Sets flags in the flag file (atomically, by rename, as migrate's flag.set writes it). */
+async function setFlags(file, values) {
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  for (const [key, on] of Object.entries(values)) doc.flags[key] = { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: on ? 'on' : 'off' };
+  await writeFile(`${file}.tmp`, JSON.stringify(doc, null, 2));
+  await rename(`${file}.tmp`, file);
 }
 
 /** migrate with cwd = the demo workspace. */

@@ -124,14 +124,19 @@ export const kafkaVerifyStep = defineStep({
   timeoutMs: 5 * 60_000,
   intervalMs: 1000,
   plan: { judgedOverTime: { look: false, why: 'it counts the events produced after it starts, so only a run waiting on it can judge it' } },
-  describe: (p) =>
-    `at least ${p.minEvents} new ${eventLabel(p)} events on ${p.topic}, valid, no duplicates` +
-    (p.operationKey ? `, no operation (${p.operationKey.join(', ')}) twice` : '') +
-    (p.completeness ? ', an event for each operation the source lists' : '') +
-    (p.group ? `, lag of ${p.group} <= ${p.maxLag}` : '') +
-    (p.kind === 'form' ? ', parity with the sync endpoint' : ''),
+  describe: (given) => {
+    const p = forKind(given);
+    return (
+      `at least ${p.minEvents} new ${eventLabel(p)} events on ${p.topic}, valid, no duplicates` +
+      (p.operationKey ? `, no operation (${p.operationKey.join(', ')}) twice` : '') +
+      (p.completeness ? ', an event for each operation the source lists' : '') +
+      (p.group ? `, lag of ${p.group} <= ${p.maxLag}` : '') +
+      (p.kind === 'form' ? ', parity with the sync endpoint' : '')
+    );
+  },
 
-  async check(p, ctx) {
+  async check(given, ctx) {
+    const p = forKind(given);
     const mem = ctx.memory as unknown as VerifyMemory;
     if (!mem.started) await start(p, ctx, mem);
     if (mem.failure) throw mem.failure;
@@ -164,6 +169,17 @@ export const kafkaVerifyStep = defineStep({
     return { done: false, summary, progress: { message: summary, metrics: { events: mem.count, ...(lag !== undefined ? { lag } : {}) } } };
   },
 });
+
+/**
+ * `operationKey` and `completeness` are func checks, as `parity` is form's: for kind form (an event
+ * is a record's latest state, and the same record recurs by design) they are not applied, so a
+ * playbook can pass all three and let its `kind` param choose (event-upgrade does).
+ */
+function forKind(p: Params): Params {
+  if (p.kind !== 'form') return p;
+  const { operationKey: _key, completeness: _complete, ...rest } = p;
+  return rest;
+}
 
 /** Marks where "since the step began" is, and starts reading from there. */
 async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {

@@ -69,7 +69,7 @@ describe('migrate completion', () => {
   });
 
   it('bash: playbook names from migrate list, at completion time', async () => {
-    expect(await complete('migrate', 'run', '')).toEqual(['async-to-sync', 'demo', 'mine', 'sync-to-async']);
+    expect(await complete('migrate', 'run', '')).toEqual(['async-to-sync', 'demo', 'event-upgrade', 'event-upgrade-topic-per-version', 'mine', 'sync-to-async']);
     expect(await complete('migrate', 'graph', 'm')).toEqual(['mine']);
     // option values are skipped when counting arguments
     expect(await complete('migrate', 'validate', '-p', 'topic=x', 'd')).toEqual(['demo']);
@@ -105,7 +105,7 @@ words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; PREFIX
       return stdout.split('\n').filter(Boolean).sort();
     };
     expect(await zsh('migrate', '')).toEqual(expect.arrayContaining(['completion', 'doctor', 'graph', 'list', 'report', 'run', 'status', 'validate']));
-    expect(await zsh('migrate', 'run', '')).toEqual(['async-to-sync', 'demo', 'mine', 'sync-to-async']);
+    expect(await zsh('migrate', 'run', '')).toEqual(['async-to-sync', 'demo', 'event-upgrade', 'event-upgrade-topic-per-version', 'mine', 'sync-to-async']);
     expect(await zsh('migrate', 'report', '')).toEqual(['demo-orders']);
     expect(await zsh('migrate', '--state-dir', 'other-state', 'status', '')).toEqual(['elsewhere']);
     expect(await zsh('migrate', 'report', '--out', '')).toEqual(['FILES ']); // _files, no directory-only flag

@@ -6,7 +6,7 @@ import { kafkaBrokers } from '../support/kafka.js';
 const demo = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 
 describe('npm run demo', () => {
-  it('runs sync-to-async, then async-to-sync, against the real broker and the demo services: exit 0', async () => {
+  it('runs sync-to-async, then async-to-sync, then event-upgrade, against the real broker and the demo services: exit 0', async () => {
     const child = spawn(process.execPath, [demo], { env: { ...process.env, KAFKA_BROKERS: kafkaBrokers().join(','), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -18,5 +18,9 @@ describe('npm run demo', () => {
     expect(out).toMatch(/✓ consumers-retired {2}group \S+ does not exist \(deleted\)/);
     expect(out).toMatch(/Run async-to-sync-\S+ completed in/);
     expect(out).toMatch(/async-to-sync-\S+ +async-to-sync +completed +10\/10/);
-  }, 180_000);
+    expect(out).toMatch(/Run event-upgrade-\S+ paused at gate approve-old-off/);
+    expect(out).toMatch(/✓ only-new .*no operation twice;.*; each of the \d+ operations the source performed from \S+ to \S+ has one event/);
+    expect(out).toMatch(/Run event-upgrade-\S+ completed in/);
+    expect(out).toMatch(/event-upgrade-\S+ +event-upgrade +completed +10\/10/);
+  }, 300_000);
 });

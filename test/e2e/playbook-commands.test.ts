@@ -30,15 +30,16 @@ describe('migrate list', () => {
     expect(res.stdout).toMatch(/^local-one +local +A local playbook on two lines\.$/m);
     expect(res.stdout).toMatch(/^ +1 steps; params: topic=…$/m);
     expect(res.stdout).toMatch(/^sync-to-async +built-in +Move a synchronous HTTP call/m);
+    expect(res.stdout).toMatch(/^event-upgrade +built-in +Move an event from v0 to v1/m);
     expect(res.stdout).toMatch(/^broken +local +does not load: playbooks\/broken\.yaml:4:11: unknown step type "nope"/m);
 
     const json = JSON.parse((await runCli(['list', '--json'], { cwd })).stdout) as { playbooks: { name: string; source: string; description?: string; steps: number; problems?: string[] }[] };
-    expect(json.playbooks.map((p) => p.name)).toEqual(['async-to-sync', 'broken', 'demo', 'local-one', 'sync-to-async']);
+    expect(json.playbooks.map((p) => p.name)).toEqual(['async-to-sync', 'broken', 'demo', 'event-upgrade', 'event-upgrade-topic-per-version', 'local-one', 'sync-to-async']);
     expect(json.playbooks.find((p) => p.name === 'local-one')).toMatchObject({ source: 'local', description: 'A local playbook on two lines.', steps: 1, params: [{ name: 'topic', required: true, description: 'the topic' }] });
     expect(json.playbooks.find((p) => p.name === 'demo')).toMatchObject({ source: 'built-in', steps: 3 });
     expect(json.playbooks.find((p) => p.name === 'broken')?.problems?.[0]).toContain('unknown step type');
 
-    expect((await runCli(['list', '--names'], { cwd })).stdout).toBe('async-to-sync\nbroken\ndemo\nlocal-one\nsync-to-async\n');
+    expect((await runCli(['list', '--names'], { cwd })).stdout).toBe('async-to-sync\nbroken\ndemo\nevent-upgrade\nevent-upgrade-topic-per-version\nlocal-one\nsync-to-async\n');
   });
 
   it('a ./playbooks/ playbook shadows the built-in of the same name', async () => {
