@@ -18,6 +18,8 @@ export interface LineChartOptions {
   series: readonly ChartSeries[];
   /** The y axis' label, e.g. "events/s". */
   yLabel?: string;
+  /** The x axis: time (the default; `t` in ms since the epoch), or sizes on a log scale (`t` > 0, ticks at powers of ten). */
+  x?: { scale: 'log10'; label: string };
   width?: number;
   height?: number;
 }
@@ -86,6 +88,17 @@ function n(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
+/** Ticks at each power of ten from 10^d0 to 10^d1, labelled 100, 1k, 10M. */
+export function decadeTicks(d0: number, d1: number): { t: number; label: string }[] {
+  const out: { t: number; label: string }[] = [];
+  for (let d = d0; d <= d1; d++) {
+    const t = 10 ** d;
+    const unit = d >= 9 ? [1e9, 'G'] : d >= 6 ? [1e6, 'M'] : d >= 3 ? [1e3, 'k'] : [1, ''];
+    out.push({ t, label: `${t / (unit[0] as number)}${unit[1] as string}` });
+  }
+  return out;
+}
+
 /** The chart as an SVG document (no XML declaration, so it can also sit inline in HTML). */
 export function renderLineChart(o: LineChartOptions): string {
   const width = o.width ?? 720;
@@ -116,10 +129,13 @@ export function renderLineChart(o: LineChartOptions): string {
   const yTicks = niceTicks(vmin, vmax);
   const y0 = yTicks[0] ?? vmin;
   const y1 = yTicks.at(-1) ?? vmax;
-  let t0 = Math.min(...times);
-  let t1 = Math.max(...times);
-  if (t1 === t0) [t0, t1] = [t0 - 30_000, t1 + 30_000]; // one moment: centre it in a minute
-  const x = (t: number) => plot.left + ((t - t0) / (t1 - t0)) * (plot.right - plot.left);
+  const log = o.x?.scale === 'log10';
+  // On a log scale the axis spans whole decades around the sizes; a size of 0 or less has no place on it.
+  const at = (t: number) => (log ? Math.log10(Math.max(t, Number.MIN_VALUE)) : t);
+  let t0 = log ? Math.floor(at(Math.min(...times))) : Math.min(...times);
+  let t1 = log ? Math.ceil(at(Math.max(...times))) : Math.max(...times);
+  if (t1 === t0) [t0, t1] = log ? [t0 - 1, t1 + 1] : [t0 - 30_000, t1 + 30_000]; // one moment: centre it in a minute
+  const x = (t: number) => plot.left + ((at(t) - t0) / (t1 - t0)) * (plot.right - plot.left);
   // Spans beyond a double (1e308 - -1e308) would be Infinity: scale through the halves.
   const y = (v: number) => plot.bottom - ((v / 2 - y0 / 2) / (y1 / 2 - y0 / 2 || 1)) * (plot.bottom - plot.top);
 
@@ -128,11 +144,12 @@ export function renderLineChart(o: LineChartOptions): string {
     out.push(`<line x1="${plot.left}" x2="${plot.right}" y1="${n(y(v))}" y2="${n(y(v))}" stroke="#eaeef2"/>`);
     out.push(`<text x="${plot.left - 6}" y="${n(y(v) + 4)}" text-anchor="end">${xmlText(formatValue(v))}</text>`);
   }
-  for (const tick of timeTicks(t0, t1)) {
+  const xTicks = log ? decadeTicks(t0, t1) : timeTicks(t0, t1);
+  for (const tick of xTicks) {
     out.push(`<line x1="${n(x(tick.t))}" x2="${n(x(tick.t))}" y1="${plot.bottom}" y2="${plot.bottom + 4}" stroke="#8c959f"/>`);
     out.push(`<text x="${n(x(tick.t))}" y="${plot.bottom + 16}" text-anchor="middle">${xmlText(tick.label)}</text>`);
   }
-  out.push(`<text x="${(plot.left + plot.right) / 2}" y="${plot.bottom + 30}" text-anchor="middle">time (UTC)</text>`);
+  out.push(`<text x="${(plot.left + plot.right) / 2}" y="${plot.bottom + 30}" text-anchor="middle">${xmlText(o.x?.label ?? 'time (UTC)')}</text>`);
   if (o.yLabel) out.push(`<text transform="translate(14 ${n((plot.top + plot.bottom) / 2)}) rotate(-90)" text-anchor="middle">${xmlText(o.yLabel)}</text>`);
   out.push('</g>');
   out.push(`<path d="M${plot.left} ${plot.top}V${plot.bottom}H${plot.right}" fill="none" stroke="#8c959f"/>`);

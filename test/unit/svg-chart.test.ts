@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatValue, niceTicks, renderLineChart, timeTicks } from '../../src/ui/svg-chart.js';
+import { decadeTicks, formatValue, niceTicks, renderLineChart, timeTicks } from '../../src/ui/svg-chart.js';
 import { assertWellFormedXml } from '../support/xml.js';
 
 const t0 = Date.parse('2026-11-29T10:00:00.000Z');
@@ -48,6 +48,21 @@ describe('renderLineChart', () => {
     expect(svg).toContain('>3k</text>');
     expect(svg).toContain('>10:00:20</text>');
     expect(svg).toContain('>messages</text>');
+  });
+
+  it('draws sizes on a log scale: whole decades, 10 to 10M evenly apart, labelled 100, 1k, 10M', () => {
+    expect(decadeTicks(2, 7).map((t) => t.label)).toEqual(['100', '1k', '10k', '100k', '1M', '10M']);
+    const cost = { name: 'verify', points: [1e5, 1e6, 1e7].map((size, i) => ({ t: size, v: [0.4, 3, 31][i] as number })) };
+    const svg = renderLineChart({ title: 'Cost', series: [cost], x: { scale: 'log10', label: 'events' }, yLabel: 's' });
+    assertWellFormedXml(svg);
+    expect(svg).toContain('>events</text>');
+    expect(svg).not.toContain('time (UTC)');
+    // The three points sit a decade apart: equal steps in x.
+    const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(xs).toHaveLength(3);
+    expect(Math.abs(xs[1]! - xs[0]! - (xs[2]! - xs[1]!))).toBeLessThan(0.5);
+    expect(svg).toContain('>100k</text>');
+    expect(svg).toContain('>10M</text>');
   });
 
   it('is deterministic: the same input gives the same bytes', () => {

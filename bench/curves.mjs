@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// `npm run bench:curves`: how migrate's cost grows with the size of what it looks at, on one local
+// broker: a one-look lag check (kafka.drain) of one group over 100, 1,000 and 10,000 partitions,
+// and kafka.verify (schema + event_id duplicates, from earliest) over 100k, 1M and 10M events.
+// Each point is the median of --runs (default 3) processes, wall time and peak RSS (GNU time).
+// Prints a Markdown section and writes bench/cost-curves-time.svg and bench/cost-curves-rss.svg
+// (drawn by migrate's own chart renderer, dist/ui/svg-chart.js: run `npm run build` first).
+// Options: --runs N, --max-events N (the largest verify size, default 10,000,000).
+
+import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+import { fmtStat, repeat, stats, timed } from './lib.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '10000000' } } });
+const RUNS = Number(opts.runs);
+const MAX_EVENTS = Number(opts['max-events']);
+const migrateBin = process.env.BENCH_MIGRATE_BIN ? path.resolve(process.env.BENCH_MIGRATE_BIN) : path.join(root, 'bin/migrate');
+const log = (m) => process.stderr.write(`curves: ${m}\n`);
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const mb = (kb) => kb / 1024;
+const fmtMb = (v) => `${v.toFixed(0)} MB`;
+
+async function main() {
+  process.env.MIGRATE_KAFKA_JVM_OPTS ??= '-XX:+UseParallelGC';
+  const { renderLineChart } = await import('../dist/ui/svg-chart.js');
+  const { startKafka } = await import('../scripts/kafka-lib.mjs');
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-curves-kafka-'));
+  const broker = await startKafka({ dataDir, log });
+  const kafka = new kafkajs.Kafka({ clientId: 'curves', brokers: broker.brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'migrate-curves-'));
+  const env = { KAFKA_BROKERS: broker.brokers, CI: 'true', NO_COLOR: '1' };
+  const tag = Date.now().toString(36);
+  const curves = { lag: [], verify: [] };
+  try {
+    // -- lag: one group committed at the log end of N partitions; one look --------------------
+    for (const partitions of [100, 1000, 10000]) {
+      const topic = `curve-lag-${partitions}-${tag}`;
+      log(`lag: creating ${topic} with ${partitions} partitions`);
+      // A KRaft controller takes at most 10,000 records per request (a partition is one): grow big topics in steps.
+      const step = 5000;
+      await admin.createTopics({ waitForLeaders: false, timeout: 300_000, topics: [{ topic, numPartitions: Math.min(partitions, step) }] });
+      await waitForLeaders(admin, topic, Math.min(partitions, step));
+      for (let count = step * 2; count - step < partitions; count += step) {
+        await admin.createPartitions({ timeout: 300_000, topicPartitions: [{ topic, count: Math.min(count, partitions) }] });
+        await waitForLeaders(admin, topic, Math.min(count, partitions));
+      }
+      const group = `curve-g-${partitions}-${tag}`;
+      // A committed offset on every partition (0: nothing written), as a drained group has.
+      await admin.setOffsets({ groupId: group, topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partition: p, offset: '0' })) });
+      const pb = path.join(work, `lag-${partitions}.yaml`);
+      await writeFile(pb, `name: lag\nsteps:\n  - id: drained\n    uses: kafka.drain\n    with: { topic: ${topic}, group: ${group}, samples: 1 }\n    timeout: 60s\n`);
+      const runs = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `lag-${partitions}-${i}`, '--state-dir', path.join(work, 'state')], { env }));
+      const point = { size: partitions, ms: stats(runs.map((r) => r.ms)), rss: stats(runs.map((r) => mb(r.rssKb))) };
+      curves.lag.push(point);
+      log(`lag ${partitions}: ${fmtStat(point.ms)}, ${fmtStat(point.rss, fmtMb)}`);
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    }
+
+    // -- verify: N events from earliest, schema and duplicate check on ---------------------------
+    const cwd = path.join(work, 'verify');
+    await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
+    await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/0.json'), path.join(cwd, 'schemas/ExerciseCompleted/0.json'));
+    const topic = `curve-verify-${tag}`;
+    await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: 3 }] });
+    await waitForLeaders(admin, topic, 3);
+    const producer = kafka.producer();
+    await producer.connect();
+    const produced_at = new Date().toISOString();
+    let written = 0;
+    for (const events of [100_000, 1_000_000, 10_000_000].filter((n) => n <= MAX_EVENTS)) {
+      // The topic grows to each size in turn; verify reads it all from earliest.
+      log(`verify: producing up to ${events.toLocaleString('en')} events`);
+      for (; written < events; ) {
+        const messages = [];
+        for (const end = Math.min(events, written + 5000); written < end; written++) {
+          const id = `ex-${written % 100}`;
+          messages.push({
+            key: id,
+            value: JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(written).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${written}`, completed_at: produced_at } }),
+          });
+        }
+        await producer.send({ topic, acks: 1, compression: kafkajs.CompressionTypes.None, messages });
+      }
+      const pb = `verify-${events}.yaml`;
+      await writeFile(path.join(cwd, pb), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${events}, from: earliest }\n    interval: 200ms\n    timeout: 60m\n`);
+      const runs = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `v${events}-${i}`], { env, cwd }));
+      const point = { size: events, ms: stats(runs.map((r) => r.ms)), rss: stats(runs.map((r) => mb(r.rssKb))) };
+      curves.verify.push(point);
+      log(`verify ${events}: ${fmtStat(point.ms)}, ${Math.round(events / (point.ms.median / 1000)).toLocaleString('en')} ev/s, ${fmtStat(point.rss, fmtMb)}`);
+    }
+    await producer.disconnect();
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await broker.stop();
+    await rm(work, { recursive: true, force: true });
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const series = (key, pick) => ({ name: key === 'lag' ? 'lag check (partitions)' : 'verify (events)', points: curves[key].map((p) => ({ t: p.size, v: pick(p) })) });
+  const x = { scale: 'log10', label: 'size: partitions (lag check), events (verify), log scale' };
+  await writeFile(path.join(root, 'bench/cost-curves-time.svg'), renderLineChart({ title: 'Wall time against size (median)', yLabel: 'seconds', x, series: [series('lag', (p) => p.ms.median / 1000), series('verify', (p) => p.ms.median / 1000)] }));
+  await writeFile(path.join(root, 'bench/cost-curves-rss.svg'), renderLineChart({ title: 'Peak RSS against size (median)', yLabel: 'MB', x, series: [series('lag', (p) => p.rss.median), series('verify', (p) => p.rss.median)] }));
+  const lines = [
+    '| curve | size | wall time | peak RSS | per unit |',
+    '|---|---|---|---|---|',
+    ...curves.lag.map((p) => `| lag check, 1 group | ${p.size.toLocaleString('en')} partitions | ${fmtStat(p.ms)} | ${fmtStat(p.rss, fmtMb)} | ${((p.ms.median * 1000) / p.size).toFixed(0)} µs/partition |`),
+    ...curves.verify.map((p) => `| verify, schema + duplicates | ${p.size.toLocaleString('en')} events | ${fmtStat(p.ms)} | ${fmtStat(p.rss, fmtMb)} | ${Math.round(p.size / (p.ms.median / 1000)).toLocaleString('en')} ev/s |`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  log(`wrote bench/cost-curves-time.svg and bench/cost-curves-rss.svg`);
+}
+
+/** Until every one of the topic's partitions has a leader. */
+async function waitForLeaders(admin, topic, partitions) {
+  for (let i = 0; i < 600; i++) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    const ready = meta?.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+    if (ready === partitions) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${topic}: not every partition of ${partitions} has a leader after 5 minutes`);
+}
+
+main().catch((err) => {
+  log(`failed: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+// What the benchmarks share: a timed child process (wall time, peak RSS and CPU by GNU time), and
+// the statistics and formats of their rows.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs a command, returning wall ms, peak RSS (KB) and CPU seconds (user + system) as measured by GNU time. */
+export function timed(cmd, args, { env = {}, cwd = root, expectCodes = [0] } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', cmd, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const [rssKb, user, system] = (err.trim().split('\n').pop() ?? '').split(' ').map(Number);
+      if (!expectCodes.includes(code)) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-800)}`));
+      resolve({ ms, rssKb, cpuS: user + system });
+    });
+  });
+}
+
+export function stats(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1] };
+}
+
+export async function repeat(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await fn(i));
+  return out;
+}
+
+export const fmtMs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+export const fmtStat = (s, f = fmtMs) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
