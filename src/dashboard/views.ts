@@ -1,6 +1,8 @@
 // What the dashboard's page is sent: plain data computed from stored run states, so the page
 // only draws. Pure functions: the server and the unit test call them on states.
 import type { HistoryEntry, RunState, StepState } from '../state/run-state.js';
+import { waitSeries } from '../engine/history.js';
+import { currentStep } from '../ui/status-view.js';
 
 /** One row of the run list. */
 export interface RunRow {
@@ -53,7 +55,7 @@ const finished = (st: StepState) => st.status === 'done' || st.status === 'skipp
 
 /** The run list's row for a run. */
 export function runRow(s: RunState): RunRow {
-  const current = s.steps.find((st) => !finished(st));
+  const current = currentStep(s);
   const message = current && lastProgress(s.history, current.id);
   return {
     name: s.name,
@@ -93,24 +95,14 @@ export function runDetail(s: RunState): RunDetail {
   };
 }
 
-/** The step's sampled progress as chart points: lag, and the event rate the step reported (or the count's rise per second). */
+/** The step's lag and event rate over its wait (waitSeries, as the report charts them), one point per sample that has either. */
 export function waitSamples(history: readonly HistoryEntry[], step: string): WaitSample[] {
-  const points: WaitSample[] = [];
-  let prev: { t: number; events: number } | undefined;
-  for (const h of history) {
-    if (h.type !== 'step.progress' || h.step !== step) continue;
-    const metrics = (h.detail?.progress as { metrics?: Record<string, unknown> } | undefined)?.metrics ?? {};
-    const t = Date.parse(h.at);
-    const num = (k: string) => (typeof metrics[k] === 'number' ? (metrics[k] as number) : undefined);
-    const events = num('events');
-    let rate = num('ratePerSec') ?? null;
-    if (rate === null && events !== undefined && prev && t > prev.t) rate = Math.round(((events - prev.events) / (t - prev.t)) * 10_000) / 10;
-    if (events !== undefined) prev = { t, events };
-    const lag = num('lag') ?? null;
-    if (lag === null && rate === null) continue;
-    points.push({ t, lag, rate });
-  }
-  return points;
+  const { lag, rate } = waitSeries(history, step);
+  const points = new Map<number, WaitSample>();
+  const at = (t: number) => points.get(t) ?? points.set(t, { t, lag: null, rate: null }).get(t)!;
+  for (const p of lag) at(p.t).lag = p.v;
+  for (const p of rate) at(p.t).rate = p.v;
+  return [...points.values()].sort((a, b) => a.t - b.t);
 }
 
 function lastProgress(history: readonly HistoryEntry[], step: string): string | undefined {

@@ -83,3 +83,43 @@ export function runJournal(state: RunState, store: RunStore, emit: EventSink, no
     },
   };
 }
+
+/** One point of a chart of a wait: when (ms since the epoch), and the value. */
+export interface SeriesPoint {
+  t: number;
+  v: number;
+}
+
+/** Counts of events since the step began (kafka.verify's `events`, kafka.quiet's `newEvents`): their growth per second is an event rate. */
+const EVENT_COUNTERS = ['events', 'newEvents'] as const;
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A step's consumer lag and event rate over its wait, from the progress samples its history keeps:
+ * `lag` as reported (kafka.drain, kafka.verify); the rate as reported (`ratePerSec`, kafka.drain),
+ * else the growth of the step's event count between two samples (a count that fell restarted: no
+ * rate there). What `migrate report` and `migrate dashboard` chart.
+ */
+export function waitSeries(history: readonly HistoryEntry[], step: string): { lag: SeriesPoint[]; rate: SeriesPoint[] } {
+  const samples: { t: number; metrics: Record<string, unknown> }[] = [];
+  for (const h of history) {
+    if (h.type !== 'step.progress' || h.step !== step) continue;
+    const metrics = (h.detail?.progress as { metrics?: unknown } | undefined)?.metrics;
+    const t = Date.parse(h.at);
+    if (metrics && typeof metrics === 'object' && Number.isFinite(t)) samples.push({ t, metrics: metrics as Record<string, unknown> });
+  }
+  const lag = samples.flatMap((x) => (finite(x.metrics.lag) ? [{ t: x.t, v: x.metrics.lag }] : []));
+  const reported = samples.flatMap((x) => (finite(x.metrics.ratePerSec) ? [{ t: x.t, v: x.metrics.ratePerSec }] : []));
+  if (reported.length) return { lag, rate: reported };
+  const counter = EVENT_COUNTERS.find((k) => samples.some((x) => finite(x.metrics[k])));
+  const rate: SeriesPoint[] = [];
+  let previous: SeriesPoint | undefined;
+  for (const x of counter ? samples : []) {
+    const v = x.metrics[counter as string];
+    if (!finite(v)) continue;
+    if (previous && x.t > previous.t && v >= previous.v) rate.push({ t: x.t, v: Math.round(((v - previous.v) / ((x.t - previous.t) / 1000)) * 10) / 10 });
+    previous = { t: x.t, v };
+  }
+  return { lag, rate };
+}
