@@ -12,11 +12,12 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { cacheRoot } from './kafka-lib.mjs';
+import { exists } from './process-lib.mjs';
 
 /** The release built; the Go module proxy serves it. */
 export const ACTIONLINT_VERSION = 'v1.7.12';
@@ -28,7 +29,7 @@ export async function ensureActionlint({ log = () => {} } = {}) {
   if (process.env.MIGRATE_ACTIONLINT_BIN) return process.env.MIGRATE_ACTIONLINT_BIN;
   const dir = path.join(cacheRoot(), `actionlint-${ACTIONLINT_VERSION}`);
   const bin = path.join(dir, 'actionlint');
-  if (await isFile(bin)) return bin;
+  if (await exists(bin)) return bin;
   // go install writes into GOBIN; a private one, renamed into place, so two builds at once never see half a binary.
   const staging = path.join(dir, `partial-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(staging, { recursive: true });
@@ -36,7 +37,7 @@ export async function ensureActionlint({ log = () => {} } = {}) {
   const started = Date.now();
   try {
     await runGo(['install', `${MODULE}@${ACTIONLINT_VERSION}`], { ...process.env, GOBIN: staging });
-    if (!(await isFile(bin))) await rename(path.join(staging, 'actionlint'), bin);
+    if (!(await exists(bin))) await rename(path.join(staging, 'actionlint'), bin);
     log(`built actionlint in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return bin;
   } finally {
@@ -44,12 +45,6 @@ export async function ensureActionlint({ log = () => {} } = {}) {
   }
 }
 
-async function isFile(file) {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
 
 function runGo(args, env) {
   const go = process.env.GO || 'go';

@@ -11,13 +11,14 @@
 // cacheRoot); MIGRATE_JUNIT_XSD names another one.
 
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { cacheRoot } from './kafka-lib.mjs';
+import { exists } from './process-lib.mjs';
 
 /** The pytest release whose sdist carries the schema. */
 export const PYTEST_VERSION = '8.4.2';
@@ -29,7 +30,7 @@ export async function ensureJunitSchema({ log = () => {} } = {}) {
   if (process.env.MIGRATE_JUNIT_XSD) return process.env.MIGRATE_JUNIT_XSD;
   const dir = path.join(cacheRoot(), `junit-schema-pytest-${PYTEST_VERSION}`);
   const file = path.join(dir, 'junit-10.xsd');
-  if (await isFile(file)) return file;
+  if (await exists(file)) return file;
   await mkdir(dir, { recursive: true });
   const work = await mkdtemp(path.join(os.tmpdir(), 'migrate-junit-schema-'));
   try {
@@ -49,12 +50,6 @@ export async function ensureJunitSchema({ log = () => {} } = {}) {
   }
 }
 
-async function isFile(file) {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
