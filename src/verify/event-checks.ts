@@ -14,7 +14,7 @@
 import type { KafkaRecord, RecordChunk } from '../adapters/kafka.js';
 import { forEachRecord } from '../adapters/kafka-records.js';
 import { compileSchema, type SchemaIssue, type Validator } from '../schema/validate.js';
-import { compileFastCheck, type FastCheck } from './fast-check.js';
+import { compileFastCheck, type FastCheck } from './fast-path.js';
 import { parsePointer, valueAt } from '../util/json.js';
 import { hashId } from '../util/seen-ids.js';
 
@@ -69,7 +69,7 @@ export interface EventRules {
   byVersion?: { event: string; validators: Map<number, Validator> };
   /** The operationKey pointers, parsed; absent: operations are not keyed. */
   operationKey?: OperationPointer[];
-  /** The fast path of `validate`'s schema (fast-check.ts): events it cannot decide go through JSON.parse + `validate`. */
+  /** The fast path of `validate`'s schema (fast-path.ts): events it cannot decide go through JSON.parse + `validate`. */
   fast?: FastCheck;
 }
 

@@ -30,4 +30,15 @@ describe('crc32c', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('equals it on views that start anywhere in their memory (the word loop aligns itself)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 200 }), fc.nat(3), fc.nat(40), (bytes, shift, a) => {
+        const view = bytes.subarray(shift);
+        const start = Math.min(a, view.length);
+        expect(crc32c(view, start)).toBe(bitwise(view.subarray(start)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

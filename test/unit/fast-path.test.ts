@@ -1,4 +1,4 @@
-// kafka.verify's fast path (src/verify/fast-check.ts) against JSON.parse + ajv, over many generated
+// kafka.verify's fast path (src/verify/fast-path.ts) against JSON.parse + ajv, over many generated
 // and mutated events: whenever the scanner says "valid", ajv says valid on what JSON.parse makes of
 // the same bytes, with the same event_id and operation text; and checkEvents answers exactly the
 // same with the fast path as without it, whatever the event (the fast path's "undecided" hands the
@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../src/adapters/kafka.js';
 import { checkEvents, compileRules, operationText, operationValues, type EventRules } from '../../src/verify/event-checks.js';
-import { compileFastCheck } from '../../src/verify/fast-check.js';
+import { compileFastCheck } from '../../src/verify/fast-path.js';
 import { exerciseCompletedSchema, exerciseEvent } from '../support/seed-schema.js';
 
 const KEY = ['/payload/exercise_id', '/payload/candidate_id'];
