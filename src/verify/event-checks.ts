@@ -147,16 +147,28 @@ class HashList {
   private n = 0;
 
   push(text: string, offset: number): void {
-    if (this.n === this.offsets.length) {
-      const [h, o] = [this.hashes, this.offsets];
-      this.hashes = new Uint32Array(h.length * 2);
-      this.offsets = new Float64Array(o.length * 2);
-      this.hashes.set(h);
-      this.offsets.set(o);
-    }
+    this.room();
     hashId(text, this.hashes, 2 * this.n);
     this.offsets[this.n] = offset;
     this.n += 1;
+  }
+
+  /** Pushes what `hash` writes (a fast path's hash of a text straight from its bytes); false, and nothing pushed, when it writes nothing. */
+  pushHashed(hash: (bytes: Buffer, out: Uint32Array, at: number) => boolean, bytes: Buffer, offset: number): boolean {
+    this.room();
+    if (!hash(bytes, this.hashes, 2 * this.n)) return false;
+    this.offsets[this.n] = offset;
+    this.n += 1;
+    return true;
+  }
+
+  private room(): void {
+    if (this.n < this.offsets.length) return;
+    const [h, o] = [this.hashes, this.offsets];
+    this.hashes = new Uint32Array(h.length * 2);
+    this.offsets = new Float64Array(o.length * 2);
+    this.hashes.set(h);
+    this.offsets.set(o);
   }
 
   take(): HashedOffsets {
@@ -202,9 +214,12 @@ export function checkEvents(source: RecordSource, from: number, check: Validator
       return;
     }
     if (fast?.scan(r.value)) {
-      const id = fast.eventId(r.value);
-      if (id !== undefined) idList.push(id, r.offset);
-      if (opKey) opList.push(fast.operationText(r.value), r.offset);
+      // Hashed from the bytes where they are ASCII strings (nearly always), else from the text.
+      if (!idList.pushHashed(fast.hashEventId, r.value, r.offset)) {
+        const id = fast.eventId(r.value);
+        if (id !== undefined) idList.push(id, r.offset);
+      }
+      if (opKey && !opList.pushHashed(fast.hashOperation, r.value, r.offset)) opList.push(fast.operationText(r.value), r.offset);
       passed += 1;
       return;
     }

@@ -22,6 +22,13 @@ export interface FastCheck {
   eventId(bytes: Buffer): string | undefined;
   /** operationText() of the last valid event's operationKey values (each is present: otherwise scan() is undecided). */
   operationText(bytes: Buffer): string;
+  /**
+   * hashId() of the last valid event's event_id written to out[at], out[at + 1], straight from
+   * its bytes; false (nothing written) unless it is a string of ASCII characters without escapes.
+   */
+  hashEventId(bytes: Buffer, out: Uint32Array, at: number): boolean;
+  /** hashId() of operationText() the same way; false unless every value is such a string. */
+  hashOperation(bytes: Buffer, out: Uint32Array, at: number): boolean;
 }
 
 // Type bits: which JSON types a node allows.
@@ -432,6 +439,7 @@ function makeScanner(root: Node, slots: number): FastCheck {
   markPlain(root);
   const x: Extracts = { starts: new Int32Array(slots), ends: new Int32Array(slots), kinds: new Uint8Array(slots) };
   const text = (bytes: Buffer, i: number): string => bytes.toString('utf8', x.starts[i], x.ends[i]);
+  const h = new Int32Array(2);
   return {
     scan(b) {
       const end = b.length;
@@ -460,7 +468,68 @@ function makeScanner(root: Node, slots: number): FastCheck {
       }
       return `${out}]`;
     },
+    hashEventId(bytes, out, at) {
+      if (x.kinds[0] !== PLAIN_STRING) return false;
+      h[0] = H1;
+      h[1] = H2;
+      if (!mixBytes(h, bytes, (x.starts[0] as number) + 1, (x.ends[0] as number) - 1)) return false;
+      writeHash(h, out, at);
+      return true;
+    },
+    hashOperation(bytes, out, at) {
+      // operationText is ["a","b"]: each plain string's bytes with their quotes, between [ , and ].
+      h[0] = H1;
+      h[1] = H2;
+      mixByte(h, 0x5b);
+      for (let i = 1; i < slots; i++) {
+        if (x.kinds[i] !== PLAIN_STRING) return false;
+        if (i > 1) mixByte(h, 0x2c);
+        if (!mixBytes(h, bytes, x.starts[i] as number, x.ends[i] as number)) return false;
+      }
+      mixByte(h, 0x5d);
+      writeHash(h, out, at);
+      return true;
+    },
   };
+}
+
+// hashId (src/util/seen-ids.ts) over bytes: for ASCII text a byte is the UTF-16 code unit hashId
+// reads, so both give the same hash without making the string. The fast-path test checks that
+// every hash written here equals hashId's of the same text.
+const H1 = 0x811c9dc5;
+const H2 = 0x01000193 ^ 0x9e3779b9;
+
+/**
+ * Mixes bytes [from, to) of `b` into the hash state `h` (h[0], h[1]); false on a byte that is not
+ * ASCII (its code unit would differ).
+ */
+function mixBytes(h: Int32Array, b: Buffer, from: number, to: number): boolean {
+  let h1 = h[0] as number;
+  let h2 = h[1] as number;
+  let all = 0;
+  for (let i = from; i < to; i++) {
+    const c = b[i] as number;
+    all |= c;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h[0] = h1;
+  h[1] = h2;
+  return all < 0x80;
+}
+
+function mixByte(h: Int32Array, c: number): void {
+  h[0] = Math.imul((h[0] as number) ^ c, 0x01000193);
+  const h2 = Math.imul((h[1] as number) ^ c, 0x5bd1e995);
+  h[1] = h2 ^ (h2 >>> 15);
+}
+
+function writeHash(h: Int32Array, out: Uint32Array, at: number): void {
+  const h1 = h[0] as number;
+  const h2 = h[1] as number;
+  out[at] = h1 >>> 0;
+  out[at + 1] = h1 === 0 && h2 === 0 ? 1 : h2 >>> 0;
 }
 
 const TRUE = [0x74, 0x72, 0x75, 0x65];

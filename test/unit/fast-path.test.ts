@@ -47,6 +47,9 @@ function baseEvents(random: () => number): string[] {
   out.push('{"event_id":"a","event_version":0e5,"event_name":"ExerciseCompleted","produced_at":"t","payload":{"exercise_id":"e","title":"t","author_id":"a","candidate_id":"c","completed_at":"t"}}');
   out.push('{"event_id":"a\\u00e9\\n\\"","event_version":0,"event_name":"Exercise\\u0043ompleted","produced_at":"\\/","payload":{"exercise_id":"\\ud83d\\ude00","title":"\\u0000","author_id":"a","candidate_id":"\\ud800","completed_at":"t"}}');
   out.push('{"event\\u005fid":"a","event_version":0,"event_name":"ExerciseCompleted","produced_at":"t","payload":{"exercise_id":"e","title":"t","author_id":"a","candidate_id":"c","completed_at":"t"}}');
+  // Extracted strings that are not ASCII: hashed from their text, not their bytes.
+  out.push('{"event_id":"ü-1","event_version":0,"event_name":"ExerciseCompleted","produced_at":"t","payload":{"exercise_id":"e","title":"t","author_id":"a","candidate_id":"𝄞","completed_at":"t"}}');
+  out.push('{"event_id":"a","event_version":0,"event_name":"ExerciseCompleted","produced_at":"t","payload":{"exercise_id":"é","title":"t","author_id":"a","candidate_id":"c","completed_at":"t"}}');
   // An escaped key that names a key already seen: JSON.parse keeps the last value.
   out.push('{"event_id":"a","event_version":0,"event_name":"ExerciseCompleted","produced_at":"t","event\\u005fversion":"0","payload":{"exercise_id":"e","title":"t","author_id":"a","candidate_id":"c","completed_at":"t"}}');
   out.push('{"event_id":"a","event_version":0,"event_name":"ExerciseCompleted","produced_at":"t","payload":{"exercise_id":"e","title":"t","author_id":"a","candidate_id":"c","completed_at":"t"},"event_\\u0069d":"b"}');
