@@ -28,6 +28,11 @@ const TABLES = (() => {
 /** Int32Array reads bytes in the machine's order; the word loop needs the first byte lowest. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** The four look-ups of one 32-bit word: tables at - 768 .. at (each 256 apart) by its bytes, the first byte in the last. */
+function word(t: Int32Array, at: number, w: number): number {
+  return (t[at + (w & 0xff)] as number) ^ (t[at - 256 + ((w >>> 8) & 0xff)] as number) ^ (t[at - 512 + ((w >>> 16) & 0xff)] as number) ^ (t[at - 768 + (w >>> 24)] as number);
+}
+
 /** CRC-32C of `buf[start, end)`, as an unsigned 32-bit number. */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
   const t = TABLES;
@@ -44,23 +49,7 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length): number {
         const b = w[j + 1] as number;
         const c = w[j + 2] as number;
         const d = w[j + 3] as number;
-        crc =
-          (t[3840 + (a & 0xff)] as number) ^
-          (t[3584 + ((a >>> 8) & 0xff)] as number) ^
-          (t[3328 + ((a >>> 16) & 0xff)] as number) ^
-          (t[3072 + (a >>> 24)] as number) ^
-          (t[2816 + (b & 0xff)] as number) ^
-          (t[2560 + ((b >>> 8) & 0xff)] as number) ^
-          (t[2304 + ((b >>> 16) & 0xff)] as number) ^
-          (t[2048 + (b >>> 24)] as number) ^
-          (t[1792 + (c & 0xff)] as number) ^
-          (t[1536 + ((c >>> 8) & 0xff)] as number) ^
-          (t[1280 + ((c >>> 16) & 0xff)] as number) ^
-          (t[1024 + (c >>> 24)] as number) ^
-          (t[768 + (d & 0xff)] as number) ^
-          (t[512 + ((d >>> 8) & 0xff)] as number) ^
-          (t[256 + ((d >>> 16) & 0xff)] as number) ^
-          (t[d >>> 24] as number);
+        crc = word(t, 3840, a) ^ word(t, 2816, b) ^ word(t, 1792, c) ^ word(t, 768, d);
       }
       i += steps * 16;
     }

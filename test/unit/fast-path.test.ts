@@ -7,21 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../src/adapters/kafka.js';
 import { checkEvents, compileRules, operationText, operationValues, type EventRules } from '../../src/verify/event-checks.js';
 import { compileFastCheck } from '../../src/verify/fast-path.js';
+// The reliability tests' seeded PRNG, so a failure names a case that comes back.
+import { seededRandom as prng } from '../reliability/support.js';
 import { exerciseCompletedSchema, exerciseEvent } from '../support/seed-schema.js';
 
 const KEY = ['/payload/exercise_id', '/payload/candidate_id'];
-
-/** A small deterministic PRNG (mulberry32), so a failure names a case that comes back. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const record = (value: Buffer): KafkaRecord => ({ partition: 0, offset: 7, key: null, value, timestamp: 0 });
 const checkOne = (value: Buffer, rules: EventRules) => checkEvents((on) => on(record(value)), 7, rules, 0);
