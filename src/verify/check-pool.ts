@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RecordChunk } from '../adapters/kafka.js';
-import { checkEvents, chunkRecords, compileRules, rereaders, type CheckedRecords, type CheckResult, type EventRules, type EventRulesSetup } from './event-checks.js';
+import { chunkRecords, rereaders, type CheckedRecords, type CheckResult, type EventRulesSetup } from './event-checks.js';
 
 /** What each worker is started with: the rules to compile (the schema or schemas, the operationKey). */
 export interface WorkerSetup extends EventRulesSetup {
@@ -36,17 +36,6 @@ export interface ChunkResult extends CheckResult {
 
 /** Chunks a worker may hold before submit() makes the reader wait. */
 const PER_WORKER = 4;
-/**
- * Chunks every worker holds when the reading thread checks the next chunk itself: the workers
- * always have the next chunk ready, and the reading thread, idle between fetches otherwise, takes
- * a share of the checks. On 2 cores (one worker) this spreads the work over both without a second
- * worker's memory or a copy of the chunks it checks. MIGRATE_VERIFY_ASSIST=N sets the number (0: the
- * reading thread checks nothing).
- */
-function assistAt(): number {
-  const set = process.env.MIGRATE_VERIFY_ASSIST;
-  return set !== undefined && /^\d+$/.test(set) ? Math.min(PER_WORKER, Number(set)) : 2;
-}
 
 /**
  * Worker threads to use: MIGRATE_VERIFY_WORKERS when set (0: check on the reading thread), else
@@ -84,14 +73,10 @@ export class CheckPool {
   private readonly free: ArrayBuffer[] = [];
   private waiting: (() => void) | undefined;
   private crashed: Error | undefined;
-  /** Seqs of the chunks checked on this thread: their records are the fetched buffer, not one of ours to reuse. */
-  private readonly local = new Set<number>();
 
   private constructor(
     private readonly slots: Slot[],
     private readonly onChecked: (o: CheckedRecords) => void,
-    /** The rules compiled on this thread, when it takes a share of the checks. */
-    private readonly assist: { rules: EventRules; samples: number; at: number } | undefined,
   ) {
     for (const slot of slots) {
       slot.worker.on('message', (r: ChunkResult) => {
@@ -109,11 +94,7 @@ export class CheckPool {
   /** Starts `workers` threads, each compiling the rules; rejects when a schema does not compile. */
   static async start(workers: number, setup: WorkerSetup, onChecked: (o: CheckedRecords) => void): Promise<CheckPool> {
     const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./check-worker.js', import.meta.url), { workerData: setup, resourceLimits: WORKER_LIMITS }), busy: 0 }));
-    let assist: { rules: EventRules; samples: number; at: number } | undefined;
-    const at = assistAt();
     try {
-      // This thread compiles its own copy while the workers start.
-      if (at > 0) assist = { rules: await compileRules(setup), samples: setup.samples, at };
       await Promise.all(
         slots.map(
           (s) =>
@@ -127,7 +108,7 @@ export class CheckPool {
       await Promise.all(slots.map((s) => s.worker.terminate()));
       throw err;
     }
-    return new CheckPool(slots, onChecked, assist);
+    return new CheckPool(slots, onChecked);
   }
 
   /** Chunks submitted whose results were not handed over yet. */
@@ -144,14 +125,6 @@ export class CheckPool {
   submit(chunk: RecordChunk): Promise<void> | undefined {
     if (this.crashed) return undefined;
     const seq = this.seq++;
-    if (this.assist && this.slots.every((s) => s.busy >= (this.assist as { at: number }).at)) {
-      const { rules, samples } = this.assist;
-      this.sent.set(seq, { partition: chunk.partition, from: chunk.from, aborted: chunk.aborted });
-      this.local.add(seq);
-      this.done.set(seq, { ...checkEvents(chunkRecords(chunk), chunk.from, rules, samples), seq, records: chunk.records });
-      this.drain();
-      return undefined;
-    }
     // The fetched buffer also holds other partitions' data (and kafkajs's next bytes): copy this
     // part into a buffer of our own and move it to the worker, which moves it back with the result.
     const length = chunk.records.length;
@@ -182,7 +155,6 @@ export class CheckPool {
       if (!sent) continue;
       const records = chunkRecords({ ...sent, records: Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength) });
       this.onChecked({ ...r, partition: sent.partition, ...rereaders(records) });
-      if (this.local.delete(r.seq)) continue;
       if (this.free.length < this.slots.length * PER_WORKER) this.free.push(r.records.buffer as ArrayBuffer);
     }
     if (this.waiting && this.slots.some((s) => s.busy < PER_WORKER)) {
@@ -198,4 +170,3 @@ export class CheckPool {
     this.waiting = undefined;
   }
 }
-
