@@ -140,7 +140,8 @@ function varint(buf: Buffer): number {
 /**
  * Calls `onRecord` for each record of one partition's data at offset >= `from`, in order, skipping
  * control batches and (when `aborted` is given, from a read_committed fetch) aborted transactions.
- * The record object is new for each call; key and value are views of `records`.
+ * The record object is new for each call; key and value are views of `records`. `keys: false`
+ * hands every key over as null (a caller that reads no keys saves a view per record).
  */
 export function forEachRecord(
   partition: number,
@@ -148,6 +149,7 @@ export function forEachRecord(
   from: number,
   aborted: FetchedPartition['aborted'],
   onRecord: (r: KafkaRecord) => void,
+  keys = true,
 ): void {
   // The Java consumer's rule: an aborted transaction starts at its first offset and ends at the
   // producer's abort marker (a control batch); its producer's transactional batches between are dropped.
@@ -212,7 +214,7 @@ export function forEachRecord(
       const timestampDelta = varint(data);
       const offset = baseOffset + varint(data);
       const keyLength = varint(data);
-      const key = keyLength < 0 ? null : data.subarray(pos, pos + keyLength);
+      const key = keyLength < 0 || !keys ? null : data.subarray(pos, pos + keyLength);
       if (keyLength > 0) pos += keyLength;
       const valueLength = varint(data);
       const value = valueLength < 0 ? null : data.subarray(pos, pos + valueLength);

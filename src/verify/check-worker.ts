@@ -20,7 +20,7 @@ try {
 
 port.on('message', (job: ChunkJob) => {
   const records = Buffer.from(job.records.buffer, job.records.byteOffset, job.records.byteLength);
-  const checked = checkEvents(chunkRecords({ partition: job.partition, from: job.from, records, aborted: job.aborted }), job.from, rules, setup.samples);
+  const checked = checkEvents(chunkRecords({ partition: job.partition, from: job.from, records, aborted: job.aborted }, setup.samples > 0), job.from, rules, setup.samples);
   const result: ChunkResult = { ...checked, seq: job.seq, records: job.records };
   const moved = [result.hashes.buffer as ArrayBuffer, result.offsets.buffer as ArrayBuffer, job.records.buffer as ArrayBuffer];
   if (result.ops) moved.push(result.ops.hashes.buffer as ArrayBuffer, result.ops.offsets.buffer as ArrayBuffer);

@@ -135,9 +135,9 @@ export function describeOperation(values: readonly unknown[], key: readonly Oper
   return values.map((v, i) => `${key[i]?.pointer ?? `#${i}`} ${JSON.stringify(v)}`).join(', ');
 }
 
-/** The records of a chunk as fetched, decoded on the calling thread. */
-export function chunkRecords(chunk: Pick<RecordChunk, 'partition' | 'from' | 'records' | 'aborted'>): RecordSource {
-  return (onRecord) => forEachRecord(chunk.partition, chunk.records, chunk.from, chunk.aborted, onRecord);
+/** The records of a chunk as fetched, decoded on the calling thread; `keys: false`: every key null (the checks read keys only to sample them). */
+export function chunkRecords(chunk: Pick<RecordChunk, 'partition' | 'from' | 'records' | 'aborted'>, keys = true): RecordSource {
+  return (onRecord) => forEachRecord(chunk.partition, chunk.records, chunk.from, chunk.aborted, onRecord, keys);
 }
 
 /** A growable list of hashed texts and their offsets, reused from call to call: no allocation per event; take() answers copies. */
@@ -305,7 +305,7 @@ export function rereaders(records: RecordSource): Pick<CheckedRecords, 'eventId'
 /** Checks a chunk on the calling thread: what a worker of CheckPool answers for it. */
 export function checkChunk(chunk: RecordChunk, check: Validator | EventRules, samples: number): CheckedRecords {
   const records = chunkRecords(chunk);
-  return { ...checkEvents(records, chunk.from, check, samples), partition: chunk.partition, ...rereaders(records) };
+  return { ...checkEvents(chunkRecords(chunk, samples > 0), chunk.from, check, samples), partition: chunk.partition, ...rereaders(records) };
 }
 
 /** Checks one record already decoded (a reader without chunks). */

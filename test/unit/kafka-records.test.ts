@@ -54,6 +54,14 @@ describe('forEachRecord on batches real producers wrote', () => {
     expect(batches(fixture('kcat-snappy'))[0]?.payload.subarray(0, 8).toString('latin1')).not.toBe('\x82SNAPPY\x00');
   });
 
+  it('keys: false hands every key over as null, the rest unchanged', () => {
+    const records = fixture('kcat-lz4');
+    const got: { offset: number; key: Buffer | null; value: string | undefined }[] = [];
+    forEachRecord(0, records, 0, [], (r) => got.push({ offset: r.offset, key: r.key, value: r.value?.toString() }), false);
+    expect(got.map((r) => r.key)).toEqual(Array.from({ length: FIXTURE_EVENTS }, () => null));
+    expect(got.map(({ offset, value }) => ({ offset, value }))).toEqual(decodeAll(records).map(({ offset, value }) => ({ offset, value })));
+  });
+
   it('starts in the middle of a compressed batch', () => {
     const got = decodeAll(fixture('java-zstd'), 100);
     expect(got.map((r) => r.offset)).toEqual(Array.from({ length: FIXTURE_EVENTS - 100 }, (_, i) => 100 + i));
