@@ -193,16 +193,16 @@ function ws(b: Buffer, p: number, end: number): number {
   return p;
 }
 
+/** 1 for the bytes str() stops at: '"', '\\' and the control characters. */
+const STRING_STOP = new Uint8Array(256).map((_, c) => (c === 0x22 || c === 0x5c || c < 0x20 ? 1 : 0));
+
 /** At a '"': the position after the closing quote (+ ESCAPED when the string has an escape), or FAIL. */
 function str(b: Buffer, p: number, end: number): number {
   p++;
-  for (;;) {
-    if (p >= end) return FAIL;
-    const c = b[p] as number;
-    if (c === 0x22) return p + 1;
-    if (c < 0x20 || c === 0x5c) break;
-    p++;
-  }
+  // One look-up per byte for the three bytes that end the plain run: a quote, a backslash, a control.
+  while (p < end && STRING_STOP[b[p] as number] === 0) p++;
+  if (p >= end) return FAIL;
+  if (b[p] === 0x22) return p + 1;
   // From the first backslash or control character on.
   while (p < end) {
     const c = b[p++] as number;
