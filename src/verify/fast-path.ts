@@ -81,6 +81,8 @@ function nodeOf(schema: unknown, root: Record<string, unknown>, depth: number): 
   }
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw new Unsupported('not an object schema');
   const s = schema as Record<string, unknown>;
+  // An $id below the root moves the base its $refs resolve against (the scanner resolves against the root only); a $schema there may change the dialect.
+  if (depth > 0 && ['$id', 'id', '$schema'].some((k) => Object.hasOwn(s, k))) throw new Unsupported('an $id or $schema below the root');
   if (typeof s.$ref === 'string') {
     if (Object.keys(s).some((k) => k !== '$ref' && !ANNOTATIONS.has(k))) throw new Unsupported('$ref beside other keywords');
     const m = /^#\/(definitions|\$defs)\/([^/~%]+)$/.exec(s.$ref);

@@ -194,6 +194,7 @@ describe('compileFastCheck', () => {
       { type: 'object', properties: { constructor: { type: 'string' } } },
       { type: 'object', additionalProperties: { type: 'string' } },
       { type: 'object', properties: { e: { enum: [{ a: 1 }] } } },
+      { type: 'object', properties: { a: { $ref: '#/definitions/x' } }, definitions: { x: { $id: 'http://example.com/x', type: 'object', properties: { b: { $ref: '#/definitions/y' } } } } },
     ]) {
       expect(compileFastCheck(schema, undefined), JSON.stringify(schema)).toBeUndefined();
     }
