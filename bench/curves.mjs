@@ -4,7 +4,7 @@
 // kafka.verify (schema + event_id duplicates, from earliest) over 100k, 1M and 10M events, and the
 // Kafka run store's `migrate status` and one-step `migrate run` with 10 to 10,000 runs in the store.
 // Each point is the median of --runs (default 3) processes, wall time and peak RSS (GNU time).
-// Prints a Markdown section and writes bench/cost-curves-time.svg and bench/cost-curves-rss.svg
+// Prints a Markdown table, writes it into its section of bench/RESULTS.md, and writes bench/cost-curves-time.svg and bench/cost-curves-rss.svg
 // (drawn by migrate's own chart renderer, dist/ui/svg-chart.js: run `npm run build` first).
 // Options: --runs N, --max-events N (the largest verify size, default 10,000,000), --max-runs N
 // (the largest store size, default 10,000). CURVES_ONLY=lag|verify|store measures one curve.
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { fmtStat, repeat, stats, timed } from './lib.mjs';
+import { fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '10000000' }, 'max-runs': { type: 'string', default: '10000' } } });
@@ -186,6 +186,13 @@ async function report(curves) {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   log(`wrote bench/cost-curves-time.svg and bench/cost-curves-rss.svg`);
+  if (process.env.CURVES_ONLY) return log('CURVES_ONLY: bench/RESULTS.md not written (it keeps the curves of one whole run)');
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Kafka 4.1.2 (single broker, local)`;
+  await writeResultsSection(
+    'curves',
+    `## Cost curves, one run (\`npm run bench:curves\`, ${new Date().toISOString().slice(0, 10)})\n\nMedian of ${RUNS} processes per point (min–max), wall time and peak RSS of the whole process. Machine: ${machine}.\n\n${lines.join('\n')}\n\n![wall time against size](cost-curves-time.svg)\n![peak RSS against size](cost-curves-rss.svg)\n`,
+  );
+  log('wrote the curves into bench/RESULTS.md');
 }
 
 /** Until every one of the topic's partitions has a leader. */

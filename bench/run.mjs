@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: migrate against the tools a user would otherwise run, side by side, on one
-// local broker. Prints a table and writes bench/RESULTS.md. Each figure is the median of RUNS runs
+// local broker. Prints a table and writes it into its section of bench/RESULTS.md. Each figure is the median of RUNS runs
 // (min and max beside it). Options: --runs N (default 5), --events N (verify, default 1000000).
 //
 // What is compared:
@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { fmtMs, fmtStat, repeat, stats, timed } from './lib.mjs';
+import { fmtMs, fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '5' }, events: { type: 'string', default: '1000000' } } });
@@ -303,10 +303,11 @@ async function main() {
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.what} | ${r.migrate} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : '**no**'} |`),
   ].join('\n');
-  const md = `# Benchmark results\n\nMedian of ${RUNS} runs (min–max), measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}.\nMachine: ${machine}.\nWall times include process start-up on both sides.\n\n${table}\n`;
   process.stdout.write(`\n${table}\n`);
-  await writeFile(path.join(root, 'bench/RESULTS.md'), md);
-  log('wrote bench/RESULTS.md');
+  // A partial run (BENCH_ONLY) prints its rows only: the section in RESULTS.md is one whole run.
+  if (process.env.BENCH_ONLY) return log('BENCH_ONLY: bench/RESULTS.md not written (it keeps the rows of one whole run)');
+  await writeResultsSection('run', `## All rows, one run (\`npm run bench\`, ${new Date().toISOString().slice(0, 10)})\n\nMedian of ${RUNS} runs (min–max). Machine: ${machine}.\nWall times include process start-up on both sides.\n\n${table}\n`);
+  log('wrote the rows into bench/RESULTS.md');
 }
 
 main().catch((err) => {
