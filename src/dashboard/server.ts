@@ -181,6 +181,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     server.listen(o.port, o.host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  // One connection to the store for as long as the dashboard runs, not one per poll.
+  const release = o.store.keepOpen?.();
   const shown = isIP(o.host) === 6 ? `[${o.host}]` : o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   return {
     url: `http://${shown}:${port}/#token=${token}`,
@@ -193,6 +195,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       clients.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await release?.();
     },
   };
 }

@@ -149,7 +149,19 @@ export class KafkaRunStore implements RunStore {
     }
   }
 
-  /** Connections live while a lock is held or a call is under way, and close after the last. */
+  keepOpen(): () => Promise<void> {
+    this.open().catch(() => undefined); // a failed connect is told by the next call, which connects again
+    const session = this.session;
+    let released = false;
+    return async () => {
+      // A session whose connect failed was dropped already: its count is not the current one's.
+      if (released || this.session !== session) return;
+      released = true;
+      await this.close();
+    };
+  }
+
+  /** Connections live while a lock is held, a call is under way or keepOpen holds them, and close after the last. */
   private open(): Promise<KafkaRunLog> {
     if (!this.session) {
       const log = this.connect();
