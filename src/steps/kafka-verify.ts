@@ -160,6 +160,8 @@ export const kafkaVerifyStep = defineStep({
       ...(lag !== undefined ? [`lag of ${p.group} ${lag} (bound ${p.maxLag})`] : []),
       ...(paritySample ? [`parity ${mem.compared.size}/${paritySample} keys`] : []),
     ];
+    const spills = mem.ids.spills + (mem.ops?.spills ?? 0);
+    if (spills) facts.push(`seen ids spilled to disk ${spills} time${spills === 1 ? '' : 's'} (past MIGRATE_VERIFY_MEMORY)`);
     const enough = mem.count >= p.minEvents && (lag === undefined || lag <= p.maxLag) && mem.compared.size >= paritySample;
     const complete = enough && p.completeness ? await judgeCompleteness(p, ctx, mem) : undefined;
     if (complete) facts.push(complete.fact);
@@ -192,6 +194,7 @@ function forKind(p: Params): Params {
 
 /** Marks where "since the step began" is, and starts reading from there. */
 async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
+  const memory = verifyMemory();
   const [kafka, schemas] = await Promise.all([ctx.kafka(), ctx.schemas()]);
   // Every allowed version's schema (with `versions`), else the one of `version`.
   const wanted = p.versions ?? [p.version as number];
@@ -211,7 +214,6 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   // After the offsets: an operation performed from here on has its event after them.
   mem.startedAt = Date.now();
   mem.count = 0;
-  const memory = verifyMemory();
   const spillDir = process.env.MIGRATE_SPILL_DIR || undefined;
   // The budget is the step's: with operations, each table gets half. Closed last (defers run last first).
   const table = (): SeenIds => {

@@ -80,6 +80,7 @@ export class SeenIds {
   private readonly spillDir: string;
   private dir: string | undefined;
   private files = 0;
+  private spillCount = 0;
   /** Duplicates that merges found, oldest first (at most KEEP). */
   readonly duplicates: SeenDuplicate[] = [];
 
@@ -96,6 +97,11 @@ export class SeenIds {
   /** Ids recorded, in memory and on disk. */
   get size(): number {
     return this.total;
+  }
+
+  /** How many times the table spilled to disk. */
+  get spills(): number {
+    return this.spillCount;
   }
 
   /** Run files on disk now. */
@@ -250,6 +256,7 @@ export class SeenIds {
     t.fill(0);
     this.count = 0;
     this.runs.push({ file, count: n, level: 0 });
+    this.spillCount += 1;
     while (carry && this.runs.length >= 2 && this.runs[this.runs.length - 1]?.level === this.runs[this.runs.length - 2]?.level) {
       this.merge(this.runs.splice(this.runs.length - 2, 2));
     }
