@@ -4,7 +4,7 @@
 // spilled run merged and compared). One size per process, so each peak RSS is its own:
 //   node bench/seen-ids.mjs [--sizes 1000000,10000000] [--memory 64MiB] [--spill-dir DIR]
 // BENCH_SEEN_MODULE=path/to/seen-ids.js measures another build's SeenIds (e.g. main's, for A/B);
-// bytes per entry is (peak RSS - RSS before the table) / entries.
+// bytes per entry is (peak RSS - RSS before the table) / entries (bounded: it falls as the size grows).
 // Needs `npm run build`.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,7 @@ if (opts.one) {
   table.close?.();
   const rss = status('VmHWM');
   process.stdout.write(
-    JSON.stringify({ n, nsPerAdd: Number(t1 - t0) / n, settleMs: Number(t2 - t1) / 1e6, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMb: rss / 2 ** 20, bytesPerEntry: (rss - base) / n, dups: dups + settled, spilled: table.spilled ?? 0 }) + '\n',
+    JSON.stringify({ n, nsPerAdd: Number(t1 - t0) / n, settleMs: Number(t2 - t1) / 1e6, cpuS: (cpu.user + cpu.system) / 1e6, peakRssMb: rss / 2 ** 20, bytesPerEntry: (rss - base) / n, dups: dups + settled, spills: table.spills ?? 0 }) + '\n',
   );
 } else {
   const self = fileURLToPath(import.meta.url);

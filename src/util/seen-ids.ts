@@ -8,12 +8,13 @@
  * sorts in one cheap insertion pass when it spills.
  *
  * Past the budget the table spills: its entries, sorted by hash, become a run file in a directory
- * of its own (removed by close()), and the table starts empty. Runs of equal size merge, as a binary
- * counter carries, so there are at most log2(spills) + 1 of them and each entry is rewritten that
- * many times; a merge streams fixed-size blocks, so memory does not grow with the data on disk.
- * A duplicate inside the table is found when it is added (add() returns where it was first seen);
- * one between the table and a run, or between two runs, is found when they merge: it is deferred,
- * never lost, and settle() merges everything so none is left unchecked.
+ * of its own (removed by close()), and the table starts empty. FANIN runs of equal size merge into
+ * one, as a base-FANIN counter carries, so there are at most (FANIN - 1) per power of FANIN and each
+ * entry is rewritten log_FANIN(spills) times; a merge streams fixed-size blocks, so memory does not
+ * grow with the data on disk. A duplicate inside the table is found when it is added (add() returns
+ * where it was first seen); one between the table and a run, or between two runs, is found when
+ * they merge: it is deferred, never lost, and settle() compares every run with every other, so
+ * none is left unchecked.
  *
  * Two different ids share a 64-bit hash with probability ~n²/2⁶⁵ (3·10⁻⁸ for a million, 3·10⁻⁴ for
  * 100 million), and a reported duplicate names both offsets, so it can be confirmed.
@@ -56,6 +57,8 @@ const LOAD = 0.75;
 const TAIL = 1024;
 /** Entries per block read or written when runs merge. */
 const BLOCK = 8192;
+/** Runs of one size merged at once: fewer rewrites than pairs (2), few enough heads to scan for the least. */
+const FANIN = 8;
 /** Duplicates found in merges kept for settle(): the step confirms them in turn and fails on the first real one. */
 const KEEP = 16;
 const TWO32 = 4294967296;
@@ -81,6 +84,8 @@ export class SeenIds {
   private dir: string | undefined;
   private files = 0;
   private spillCount = 0;
+  /** spillCount when settle() last compared every run. */
+  private settled = 0;
   /** Duplicates that merges found, oldest first (at most KEEP). */
   readonly duplicates: SeenDuplicate[] = [];
 
@@ -177,15 +182,15 @@ export class SeenIds {
   }
 
   /**
-   * Finishes every pending comparison: spills the table and merges every run into one, so that a
-   * duplicate anywhere is in `duplicates`. Returns them (empty: none). Without a spill there is
-   * nothing pending: add() has compared everything.
+   * Finishes every pending comparison: spills the table and compares every run with every other
+   * (one streaming pass), so that a duplicate anywhere is in `duplicates`. Returns them (empty:
+   * none). Without a spill there is nothing pending: add() has compared everything.
    */
   async settle(): Promise<SeenDuplicate[]> {
-    if (this.runs.length > 0) {
-      if (this.count > 0) this.spill(false);
-      if (this.runs.length > 1) this.merge(this.runs.splice(0, this.runs.length));
-    }
+    if (this.runs.length > 0 && this.count > 0) this.spill(false);
+    // Compared, not rewritten: a verdict follows, and the runs stay as they are for lookups.
+    if (this.runs.length > 1 && this.settled !== this.spillCount) this.merge(this.runs, false);
+    this.settled = this.spillCount;
     return this.duplicates;
   }
 
@@ -235,14 +240,18 @@ export class SeenIds {
     }
   }
 
-  /** Writes the table's entries, sorted, to a new run and empties the table; `carry`: merge equal runs. */
+  /** Writes the table's entries, sorted, to a new run and empties the table; `carry`: merge FANIN equal runs. */
   private spill(carry: boolean): void {
     const t = this.table;
     // Compact to the front in slot order (never overwriting an entry not yet moved), then sort.
     let n = 0;
     for (let j = 0; j < t.length; j += WORDS) {
       if (t[j] === 0 && t[j + 1] === 0) continue;
-      if (j !== n * WORDS) t.copyWithin(n * WORDS, j, j + WORDS);
+      const w = n * WORDS;
+      t[w] = t[j] as number;
+      t[w + 1] = t[j + 1] as number;
+      t[w + 2] = t[j + 2] as number;
+      t[w + 3] = t[j + 3] as number;
       n++;
     }
     sortNearlySorted(t, n);
@@ -257,16 +266,18 @@ export class SeenIds {
     this.count = 0;
     this.runs.push({ file, count: n, level: 0 });
     this.spillCount += 1;
-    while (carry && this.runs.length >= 2 && this.runs[this.runs.length - 1]?.level === this.runs[this.runs.length - 2]?.level) {
-      this.merge(this.runs.splice(this.runs.length - 2, 2));
+    for (;;) {
+      const last = this.runs.slice(-FANIN);
+      if (!carry || last.length < FANIN || last.some((r) => r.level !== last[0]?.level)) break;
+      this.merge(this.runs.splice(this.runs.length - FANIN, FANIN), true);
     }
   }
 
-  /** Merges runs (oldest first) into one, in their place at the end; equal hashes are duplicates. */
-  private merge(runs: Run[]): void {
-    const file = this.nextFile();
+  /** Compares runs (oldest first): equal hashes are duplicates; `write`: merged into one, in their place at the end. */
+  private merge(runs: Run[], write: boolean): void {
+    const file = write ? this.nextFile() : undefined;
     const cursors = runs.map((r) => new RunCursor(r.file, r.count));
-    const out = new RunWriter(file);
+    const out = file ? new RunWriter(file) : undefined;
     try {
       for (;;) {
         // The smallest head; on a tie the oldest run's (cursors are oldest first): it was added first.
@@ -275,24 +286,33 @@ export class SeenIds {
         if (!min) break;
         const k1 = min.k1;
         const k2 = min.k2;
-        out.put(min);
-        const first = unpack(min.w1, min.w2);
+        const w1 = min.w1;
+        const w2 = min.w2;
+        out?.put(min);
         min.next();
         for (const c of cursors) {
           while (c.live && c.k1 === k1 && c.k2 === k2) {
+            const first = unpack(w1, w2);
             const again = unpack(c.w1, c.w2);
             const later = first.partition === again.partition && again.offset < first.offset;
-            if (this.duplicates.length < KEEP) this.duplicates.push(later ? { seen: again, again: first } : { seen: first, again });
+            this.found(later ? { seen: again, again: first } : { seen: first, again });
             c.next();
           }
         }
       }
     } finally {
       for (const c of cursors) c.close();
-      out.close();
+      out?.close();
     }
+    if (!file || !out) return;
     for (const r of runs) rmSync(r.file, { force: true });
     this.runs.push({ file, count: out.count, level: Math.max(...runs.map((r) => r.level)) + 1 });
+  }
+
+  /** Keeps a duplicate a merge found, once (settle() may compare the same pair again). */
+  private found(d: SeenDuplicate): void {
+    const same = (x: Place, y: Place): boolean => x.partition === y.partition && x.offset === y.offset;
+    if (this.duplicates.length < KEEP && !this.duplicates.some((k) => same(k.seen, d.seen) && same(k.again, d.again))) this.duplicates.push(d);
   }
 
   private nextFile(): string {
@@ -316,16 +336,24 @@ function unpack(hi: number, lo: number): Place {
 
 /** Insertion sort of the first n entries by key: linear for a table read in slot order. */
 function sortNearlySorted(t: Uint32Array, n: number): void {
-  const e = new Uint32Array(WORDS);
   for (let i = 1; i < n; i++) {
-    const a1 = t[i * WORDS] as number;
-    const a2 = t[i * WORDS + 1] as number;
-    let j = i - 1;
-    if (compare(t[j * WORDS] as number, t[j * WORDS + 1] as number, a1, a2) <= 0) continue;
-    e.set(t.subarray(i * WORDS, i * WORDS + WORDS));
-    while (j >= 0 && compare(t[j * WORDS] as number, t[j * WORDS + 1] as number, a1, a2) > 0) j--;
-    t.copyWithin((j + 2) * WORDS, (j + 1) * WORDS, i * WORDS);
-    t.set(e, (j + 1) * WORDS);
+    const at = i * WORDS;
+    const a1 = t[at] as number;
+    const a2 = t[at + 1] as number;
+    let j = at - WORDS;
+    if (compare(t[j] as number, t[j + 1] as number, a1, a2) <= 0) continue;
+    const w1 = t[at + 2] as number;
+    const w2 = t[at + 3] as number;
+    for (; j >= 0 && compare(t[j] as number, t[j + 1] as number, a1, a2) > 0; j -= WORDS) {
+      t[j + WORDS] = t[j] as number;
+      t[j + WORDS + 1] = t[j + 1] as number;
+      t[j + WORDS + 2] = t[j + 2] as number;
+      t[j + WORDS + 3] = t[j + 3] as number;
+    }
+    t[j + WORDS] = a1;
+    t[j + WORDS + 1] = a2;
+    t[j + WORDS + 2] = w1;
+    t[j + WORDS + 3] = w2;
   }
 }
 

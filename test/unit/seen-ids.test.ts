@@ -43,7 +43,7 @@ describe('SeenIds', () => {
     ids.close();
   });
 
-  it('finds a duplicate between the table and a run when it spills, the earlier sighting as seen', async () => {
+  it('finds a duplicate between the table and a run when runs merge, the earlier sighting as seen', async () => {
     const ids = new SeenIds({ memory: tiny, spillDir });
     ids.add('twice', 0, 0);
     for (let i = 1; i < 2500; i++) ids.add(`id-${i}`, 0, i);
@@ -51,8 +51,9 @@ describe('SeenIds', () => {
     for (let i = 2500; ids.spilled === 0; i++) ids.add(`id-${i}`, 0, i);
     expect(ids.add('twice', 0, 5000)).toBeUndefined();
     expect(ids.duplicates).toEqual([]);
-    // Deferred, not lost: the next spill merges the two equal runs and finds it.
-    for (let i = 5001; ids.duplicates.length === 0 && i < 20_000; i++) ids.add(`id-${i}`, 0, i);
+    // Deferred, not lost: the merge of the first eight runs finds it.
+    for (let i = 5001; ids.duplicates.length === 0 && i < 40_000; i++) ids.add(`id-${i}`, 0, i);
+    expect(ids.spilled).toBe(1);
     expect(ids.duplicates).toEqual([{ seen: { partition: 0, offset: 0 }, again: { partition: 0, offset: 5000 } }]);
     ids.close();
   });
@@ -61,7 +62,7 @@ describe('SeenIds', () => {
     const ids = new SeenIds({ memory: tiny, spillDir });
     let offset = 0;
     ids.add('first', 3, offset++);
-    // The third spill leaves two runs (the first two merged, as a binary counter carries), not merged with each other.
+    // Two runs, not merged with each other (eight are).
     while (ids.spilled < 2) ids.add(`id-${offset}`, 3, offset++);
     expect(ids.spilled).toBe(2);
     ids.add('first', 1, 77); // in the table: the earlier one is on disk
@@ -69,7 +70,9 @@ describe('SeenIds', () => {
     expect(ids.duplicates).toEqual([]);
     const found = await ids.settle();
     expect(found).toEqual([{ seen: { partition: 3, offset: 0 }, again: { partition: 1, offset: 77 } }]);
-    expect(ids.spilled).toBe(1);
+    expect(ids.spilled).toBe(3);
+    // Settled again with nothing new: the same pair, once.
+    expect(await ids.settle()).toHaveLength(1);
     ids.close();
   });
 
