@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The duplicate table of kafka.verify alone, without Kafka: ns per add, bytes per entry and peak
-// RSS at 1M, 10M and 100M distinct hashes (100M only with --max 100000000), then settle() (every
-// spilled run merged and compared). One size per process, so each peak RSS is its own:
-//   node bench/seen-ids.mjs [--sizes 1000000,10000000] [--memory 64MiB] [--spill-dir DIR]
+// The duplicate table of kafka.verify alone, without Kafka: ns per add (wall), CPU seconds, bytes
+// per entry and peak RSS for N distinct hashes, then settle() (every spilled run compared). One size
+// per process, so each peak RSS is its own. 100M (about 1.6 GB spilled, ~40 s) only when asked:
+//   node bench/seen-ids.mjs [--sizes 1000000,10000000,100000000] [--memory 64MiB] [--spill-dir DIR]
 // BENCH_SEEN_MODULE=path/to/seen-ids.js measures another build's SeenIds (e.g. main's, for A/B);
 // bytes per entry is (peak RSS - RSS before the table) / entries (bounded: it falls as the size grows).
 // Needs `npm run build`.
