@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseBytes } from '../../src/util/bytes.js';
 import { hashId, SeenIds } from '../../src/util/seen-ids.js';
+import { missingOperations } from '../../src/verify/completeness.js';
+import { operationText } from '../../src/verify/event-checks.js';
 
 /** A budget of 64 KiB: 3,072 entries in memory, less the table's tail: every test below spills. */
 const tiny = 64 * 1024;
@@ -96,6 +98,20 @@ describe('SeenIds', () => {
     await ids.settle();
     expect([...(await ids.findAll(hashes))]).toEqual(asked.map((i) => (i % 2 === 0 && i < 30_000 ? 1 : 0)));
     ids.close();
+  });
+
+  it('tells completeness which operations no event carried, from memory and runs', async () => {
+    const ops = new SeenIds({ memory: tiny, spillDir });
+    const h = new Uint32Array(2);
+    for (let i = 0; i < 20_000; i++) {
+      if (i === 7 || i === 15_000) continue;
+      hashId(operationText([`ex-${i}`, i]), h, 0);
+      ops.addHash(h[0] as number, h[1] as number, 0, i);
+    }
+    expect(ops.spilled).toBeGreaterThan(0);
+    const listed = [0, 7, 19_999, 15_000, 3].map((i) => ({ values: [`ex-${i}`, i] }));
+    expect(await missingOperations(listed, (hashes) => ops.findAll(hashes))).toEqual([{ values: ['ex-7', 7] }, { values: ['ex-15000', 15_000] }]);
+    ops.close();
   });
 
   it('keeps two million uuids through many spills and merges without a false duplicate', async () => {
