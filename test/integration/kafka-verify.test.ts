@@ -183,6 +183,12 @@ describe('kafka.verify past its memory budget (MIGRATE_VERIFY_MEMORY 64KiB: abou
     );
   });
 
+  it('a spill directory that cannot be made: exit 1 saying so', async () => {
+    const res = await verifyEarliest(distinct(), 'version: 0', '1', { MIGRATE_VERIFY_MEMORY: '64KiB', MIGRATE_SPILL_DIR: path.join(os.tmpdir(), unique('no-such-dir'), 'below') });
+    expect(res.code).toBe(1);
+    expect(res.error).toMatch(/^cannot keep the seen event ids on disk: ENOENT: .*no-such-dir.* \(MIGRATE_VERIFY_MEMORY, MIGRATE_SPILL_DIR\)$/);
+  });
+
   it('a MIGRATE_VERIFY_MEMORY that is not a size: exit 2 naming it, no stack, before it reads', async () => {
     const res = await verifyEarliest([at(0, exerciseEvent('ex-1'))], 'version: 0', '1', { MIGRATE_VERIFY_MEMORY: 'lots' });
     expect(res.code).toBe(2);
