@@ -8,11 +8,15 @@
 // (drawn by migrate's own chart renderer, dist/ui/svg-chart.js: run `npm run build` first).
 // Options: --runs N, --max-events N (the largest verify size, default 10,000,000), --max-runs N
 // (the largest store size, default 10,000). CURVES_ONLY=lag|verify|store measures one curve.
+// BENCH_CURVES_100M=1 adds verify over 100,000,000 events (written by kcat -P -z lz4 from a generated
+// stream, to keep the broker's log small; about 1.6 GB of spilled seen ids in the temp dir; one run).
 
 import { mkdir, mkdtemp, rm, writeFile, copyFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
@@ -68,7 +72,7 @@ async function main() {
     }
 
     // -- verify: N events from earliest, schema and duplicate check on ---------------------------
-    if (only('verify')) await verifyCurve({ kafka, admin, work, env, tag, curves });
+    if (only('verify')) await verifyCurve({ kafka, admin, brokers: broker.brokers, work, env, tag, curves });
 
     // -- the Kafka run store: status and a one-step run with N runs in the store ------------------
     if (only('store')) await storeCurve({ brokers: broker.brokers, work, env, tag, curves });
@@ -81,7 +85,7 @@ async function main() {
   await report(curves);
 }
 
-async function verifyCurve({ kafka, admin, work, env, tag, curves }) {
+async function verifyCurve({ kafka, admin, brokers, work, env, tag, curves }) {
     const cwd = path.join(work, 'verify');
     await mkdir(path.join(cwd, 'schemas/ExerciseCompleted'), { recursive: true });
     await copyFile(path.join(root, 'examples/schemas/ExerciseCompleted/0.json'), path.join(cwd, 'schemas/ExerciseCompleted/0.json'));
@@ -92,9 +96,11 @@ async function verifyCurve({ kafka, admin, work, env, tag, curves }) {
     await producer.connect();
     const produced_at = new Date().toISOString();
     let written = 0;
-    for (const events of [100_000, 1_000_000, 10_000_000].filter((n) => n <= MAX_EVENTS)) {
+    const huge = process.env.BENCH_CURVES_100M === '1' ? [100_000_000] : [];
+    for (const events of [100_000, 1_000_000, 10_000_000].filter((n) => n <= MAX_EVENTS).concat(huge)) {
       // The topic grows to each size in turn; verify reads it all from earliest.
       log(`verify: producing up to ${events.toLocaleString('en')} events`);
+      if (events > 10_000_000) written = await produceWithKcat(brokers, topic, written, events, produced_at);
       for (; written < events; ) {
         const messages = [];
         for (const end = Math.min(events, written + 5000); written < end; written++) {
@@ -108,7 +114,7 @@ async function verifyCurve({ kafka, admin, work, env, tag, curves }) {
       }
       const pb = `verify-${events}.yaml`;
       await writeFile(path.join(cwd, pb), `name: verify\nsteps:\n  - id: verify\n    uses: kafka.verify\n    with: { topic: ${topic}, event: ExerciseCompleted, version: 0, minEvents: ${events}, from: earliest }\n    interval: 200ms\n    timeout: 60m\n`);
-      const runs = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `v${events}-${i}`], { env, cwd }));
+      const runs = await repeat(events > 10_000_000 ? 1 : RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `v${events}-${i}`], { env, cwd }));
       const point = { size: events, ms: stats(runs.map((r) => r.ms)), rss: stats(runs.map((r) => mb(r.rssKb))) };
       curves.verify.push(point);
       log(`verify ${events}: ${fmtStat(point.ms)}, ${Math.round(events / (point.ms.median / 1000)).toLocaleString('en')} ev/s, ${fmtStat(point.rss, fmtMb)}`);
@@ -193,6 +199,28 @@ async function report(curves) {
     `## Cost curves, one run (\`npm run bench:curves\`, ${new Date().toISOString().slice(0, 10)})\n\nMedian of ${RUNS} processes per point (min–max), wall time and peak RSS of the whole process. Machine: ${machine}.\n\n${lines.join('\n')}\n\n![wall time against size](cost-curves-time.svg)\n![peak RSS against size](cost-curves-rss.svg)\n`,
   );
   log('wrote the curves into bench/RESULTS.md');
+}
+
+/**
+ * Events `from` to `to` as the kafkajs loop above writes them, through kcat -P -z lz4 from a
+ * generated stream (no file of tens of GB); kcat's partitioner spreads them over the partitions by key.
+ */
+async function produceWithKcat(brokers, topic, from, to, produced_at) {
+  const kcat = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K', '\t', '-z', 'lz4', '-X', 'linger.ms=50', '-X', 'batch.size=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = once(kcat, 'exit');
+  for (let i = from; i < to; ) {
+    const lines = [];
+    for (const end = Math.min(to, i + 10_000); i < end; i++) {
+      const id = `ex-${i % 100}`;
+      lines.push(`${id}\t${JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${i}`, completed_at: produced_at } })}\n`);
+    }
+    if (!kcat.stdin.write(lines.join(''))) await once(kcat.stdin, 'drain');
+    if (i % 10_000_000 === 0) log(`verify: kcat wrote ${i.toLocaleString('en')} events`);
+  }
+  kcat.stdin.end();
+  const [code] = await exited;
+  if (code !== 0) throw new Error(`kcat -P exited with ${code}`);
+  return to;
 }
 
 /** Until every one of the topic's partitions has a leader. */
