@@ -5,7 +5,8 @@ import { TransientError } from '../errors.js';
 import type { SchemaIssue } from '../schema/validate.js';
 import { parsePointer } from '../util/json.js';
 import { SeenIds } from '../util/seen-ids.js';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { checkWorkers, CheckPool } from '../verify/check-pool.js';
 import { fetchOperations, missingOperations } from '../verify/completeness.js';
 import {
