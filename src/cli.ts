@@ -10,12 +10,13 @@ import {
   type Interruptible,
 } from './commands/options.js';
 import { ExitCode, MigrateError } from './errors.js';
+import { packageRoot } from './package-root.js';
 import { wantsColor } from './ui/paint.js';
 
 // Heavy modules (kafkajs, inquirer, zod-based loaders) are imported inside the actions, so
 // `migrate --help` costs little more than starting Node.
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as { version: string };
 
 /** Ctrl-C aborts the run; the engine saves state and the process exits 130. A second Ctrl-C exits at once. */
 function interruptSignal(): AbortSignal {

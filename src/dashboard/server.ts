@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net';
 import { recordDecision, type StoredDecision } from '../engine/decisions.js';
 import { MigrateError, RunLockedError, RunNotFoundError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { isValidRunName } from '../state/run-name.js';
 import type { RunState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
@@ -22,7 +23,7 @@ export interface DashboardOptions {
   port: number;
   /** How often the store is read for changes pushed to open pages. */
   intervalMs: number;
-  /** The directory of the built page; default: dist/dashboard/public, beside this module. */
+  /** The directory of the built page; default: the package's dist/dashboard/public (scripts/build-dashboard.mjs puts it there). */
   assetsDir?: URL;
   /** Who decisions made on the page are recorded as (user@host of the process that holds the token). */
   by: string;
@@ -67,7 +68,7 @@ interface Client {
 
 /** Starts the dashboard; resolves once it listens. */
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
-  const assetsDir = o.assetsDir ?? new URL('./public/', import.meta.url);
+  const assetsDir = o.assetsDir ?? new URL('dist/dashboard/public/', packageRoot);
   const token = randomBytes(32).toString('base64url');
   const clients = new Set<Client>();
   let port = 0;

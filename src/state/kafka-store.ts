@@ -6,7 +6,7 @@ import { parseJsonInput } from '../util/json.js';
 import { fencedValue, resolveRuns, sessionKey, type FencedWrite, type FenceInput, type ResolvedRun } from './kafka-fence.js';
 import { GroupRunLock, RunLockLostError } from './kafka-lock.js';
 import { assertRunName } from './run-name.js';
-import { parseRunState, type RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
 
 /** Settings of the Kafka run store. */
@@ -59,13 +59,14 @@ export class KafkaRunStore implements RunStore {
   async read(name: string): Promise<RunState | undefined> {
     assertRunName(name);
     const run = await this.use('read run states', async (log) => this.resolve((await this.catchUp(log)).records, name));
-    return run?.state ? this.parse(run.state, name) : undefined;
+    return run?.state ? (await this.runStateParser())(run.state, name) : undefined;
   }
 
   async list(): Promise<RunState[]> {
     const records = await this.use('read run states', async (log) => (await this.catchUp(log)).records);
     const runs = [...this.resolveAll(records.values()).values()];
-    return runs.flatMap((r) => (r.state ? [this.parse(r.state, r.run)] : [])).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const parse = await this.runStateParser();
+    return runs.flatMap((r) => (r.state ? [parse(r.state, r.run)] : [])).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
   /** Records of the run that no reader believes: written by a holder after another claimed the run. */
@@ -304,11 +305,15 @@ export class KafkaRunStore implements RunStore {
     return next;
   }
 
-  private parse(r: FenceInput, run: string): RunState {
-    const where = `${this.options.topic}@${r.offset} (run ${run})`;
-    const state = parseRunState(where, r.value.toString('utf8'));
-    if (state.name !== run) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
-    return state;
+  /** Reads a run's record as a RunState; zod (run-state.js) loads only now, with the first record to parse. */
+  private async runStateParser(): Promise<(r: FenceInput, run: string) => RunState> {
+    const { parseRunState } = await import('./run-state.js');
+    return (r, run) => {
+      const where = `${this.options.topic}@${r.offset} (run ${run})`;
+      const state = parseRunState(where, r.value.toString('utf8'));
+      if (state.name !== run) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
+      return state;
+    };
   }
 }
 

@@ -6,7 +6,8 @@ import type { SchemaIssue } from '../schema/validate.js';
 import { parseBytes } from '../util/bytes.js';
 import { parsePointer } from '../util/json.js';
 import { DEFAULT_SEEN_MEMORY, SeenIds, type Place, type SeenDuplicate } from '../util/seen-ids.js';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { checkWorkers, CheckPool } from '../verify/check-pool.js';
 import { fetchOperations, missingOperations } from '../verify/completeness.js';
 import {

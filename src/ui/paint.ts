@@ -1,4 +1,6 @@
-import { Chalk } from 'chalk';
+// The six styles are written here as the ANSI codes chalk writes at its level 1 (16 colors), in the
+// way chalk nests and breaks them (test/unit/ui-paint.test.ts holds them to chalk's output): chalk
+// itself, through supports-color, loads node:tty and node:net, about a tenth of `migrate status`.
 
 /** The few styles the renderers use; identity functions when color is off. */
 export interface Painter {
@@ -16,10 +18,22 @@ function id(s: string): string {
   return s;
 }
 
+/** The styles for an output: ANSI colors when color is wanted, plain text otherwise. */
 export function paint(color: boolean): Painter {
   if (!color) return plain;
-  const c = new Chalk({ level: 1 });
-  return { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
+  return { bold: style(1, 22), dim: style(2, 22), red: style(31, 39), green: style(32, 39), yellow: style(33, 39), cyan: style(36, 39) };
+}
+
+/** One style as chalk applies it: a close code inside the text reopens the style, and a line break closes and reopens it. */
+function style(openCode: number, closeCode: number): (s: string) => string {
+  const open = `\u001B[${openCode}m`;
+  const close = `\u001B[${closeCode}m`;
+  return (s) => {
+    if (!s) return s;
+    let text = s.includes('\u001B') ? s.replaceAll(close, close + open) : s;
+    if (text.includes('\n')) text = text.replace(/\r?\n/g, (lf) => close + lf + open);
+    return open + text + close;
+  };
 }
 
 /** Color when writing to a terminal, unless NO_COLOR is set (https://no-color.org). */
