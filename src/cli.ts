@@ -11,7 +11,7 @@ import {
 } from './commands/options.js';
 import { ExitCode, MigrateError } from './errors.js';
 import { packageRoot } from './package-root.js';
-import { wantsColor } from './ui/paint.js';
+import { loadColors, wantsColor } from './ui/paint.js';
 
 // Heavy modules (kafkajs, inquirer, zod-based loaders) are imported inside the actions, so
 // `migrate --help` costs little more than starting Node.
@@ -250,6 +250,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
+    if (wantsColor(process.stdout) || wantsColor(process.stderr)) await loadColors();
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err, argv.includes('--json'));

@@ -1,6 +1,4 @@
-// The six styles are written here as the ANSI codes chalk writes at its level 1 (16 colors), in the
-// way chalk nests and breaks them (test/unit/ui-paint.test.ts holds them to chalk's output): chalk
-// itself, through supports-color, loads node:tty and node:net, about a tenth of `migrate status`.
+import type { ChalkInstance } from 'chalk';
 
 /** The few styles the renderers use; identity functions when color is off. */
 export interface Painter {
@@ -18,22 +16,24 @@ function id(s: string): string {
   return s;
 }
 
-/** The styles for an output: ANSI colors when color is wanted, plain text otherwise. */
-export function paint(color: boolean): Painter {
-  if (!color) return plain;
-  return { bold: style(1, 22), dim: style(2, 22), red: style(31, 39), green: style(32, 39), yellow: style(33, 39), cyan: style(36, 39) };
+let chalk: ChalkInstance | undefined;
+
+/**
+ * Loads chalk, once, for a process whose output wants color: the CLI does it at start when stdout
+ * or stderr does (wantsColor). Not loaded otherwise: chalk's color detection loads node:tty and
+ * node:net, about a tenth of `migrate status` in CI, where nothing is colored.
+ */
+export async function loadColors(): Promise<void> {
+  if (chalk) return;
+  const { Chalk } = await import('chalk');
+  chalk = new Chalk({ level: 1 });
 }
 
-/** One style as chalk applies it: a close code inside the text reopens the style, and a line break closes and reopens it. */
-function style(openCode: number, closeCode: number): (s: string) => string {
-  const open = `\u001B[${openCode}m`;
-  const close = `\u001B[${closeCode}m`;
-  return (s) => {
-    if (!s) return s;
-    let text = s.includes('\u001B') ? s.replaceAll(close, close + open) : s;
-    if (text.includes('\n')) text = text.replace(/\r?\n/g, (lf) => close + lf + open);
-    return open + text + close;
-  };
+/** The styles for an output: chalk's ANSI colors when color is wanted (and loadColors ran), plain text otherwise. */
+export function paint(color: boolean): Painter {
+  if (!color || !chalk) return plain;
+  const c = chalk;
+  return { bold: c.bold, dim: c.dim, red: c.red, green: c.green, yellow: c.yellow, cyan: c.cyan };
 }
 
 /** Color when writing to a terminal, unless NO_COLOR is set (https://no-color.org). */
