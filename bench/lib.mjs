@@ -2,6 +2,8 @@
 // the statistics and formats of their rows.
 
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,3 +40,24 @@ export async function repeat(n, fn) {
 
 export const fmtMs = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 export const fmtStat = (s, f = fmtMs) => `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
+/**
+ * Replaces the block `<!-- bench:ID -->` ... `<!-- /bench:ID -->` of bench/RESULTS.md with `markdown`
+ * (or puts it under the title when the file has no such block yet), leaving every other section,
+ * the written-up findings of earlier runs, as it is.
+ */
+export async function writeResultsSection(id, markdown) {
+  const file = path.join(root, 'bench/RESULTS.md');
+  const text = await readFile(file, 'utf8').catch(() => '# Benchmark results\n');
+  const [open, close] = [`<!-- bench:${id} -->`, `<!-- /bench:${id} -->`];
+  const block = `${open}\n${markdown.trim()}\n${close}`;
+  const at = text.indexOf(open);
+  const end = text.indexOf(close);
+  let next;
+  if (at >= 0 && end > at) next = text.slice(0, at) + block + text.slice(end + close.length);
+  else {
+    const title = text.match(/^# .*\n+/)?.[0] ?? '';
+    next = `${title}${block}\n\n${text.slice(title.length)}`;
+  }
+  await writeFile(file, next);
+}

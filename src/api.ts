@@ -3,7 +3,7 @@
 // What is exported here is covered by the semver promise in docs/writing-a-step-type.md; nothing
 // else in dist/ is, and package.json `exports` keeps deep imports out.
 
-/** The zod that migrate validates `with:` blocks with; schemas made with it describe themselves in `migrate steps`. */
+/** The zod release migrate validates `with:` blocks with (the CLI runs a bundled copy of it); schemas made with it describe themselves in `migrate steps`. */
 export { z } from 'zod';
 export { defineStep } from './steps/contract.js';
 export type { Check, Progress, StepContext, StepType } from './steps/contract.js';

@@ -10,12 +10,13 @@ import {
   type Interruptible,
 } from './commands/options.js';
 import { ExitCode, MigrateError } from './errors.js';
-import { wantsColor } from './ui/paint.js';
+import { packageRoot } from './package-root.js';
+import { loadColors, wantsColor } from './ui/paint.js';
 
 // Heavy modules (kafkajs, inquirer, zod-based loaders) are imported inside the actions, so
 // `migrate --help` costs little more than starting Node.
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as { version: string };
 
 /** Ctrl-C aborts the run; the engine saves state and the process exits 130. A second Ctrl-C exits at once. */
 function interruptSignal(): AbortSignal {
@@ -249,6 +250,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
+    if (wantsColor(process.stdout) || wantsColor(process.stderr)) await loadColors();
     await program.parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err, argv.includes('--json'));

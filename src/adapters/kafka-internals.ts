@@ -5,8 +5,15 @@
  * API keys, error codes and encoder. kafkajs is pinned to exactly 2.2.4 in package.json; a kafkajs
  * upgrade must re-check these, and `kafkajsInternals()` fails loudly if they moved.
  */
-import { createRequire } from 'node:module';
 import type { Kafka as KafkaClient } from 'kafkajs';
+// Imported (not require()d at the call) so that the bundle bin/migrate runs (scripts/bundle.mjs) holds
+// one copy of kafkajs, whose modules these are: the request queue patched below must be the client's.
+import BrokerModule from 'kafkajs/src/broker/index.js';
+import RequestQueueModule from 'kafkajs/src/network/requestQueue/index.js';
+import EncoderModule from 'kafkajs/src/protocol/encoder.js';
+import errorModule from 'kafkajs/src/protocol/error.js';
+import apiKeysModule from 'kafkajs/src/protocol/requests/apiKeys.js';
+import requestsModule from 'kafkajs/src/protocol/requests/index.js';
 
 export const READ_UNCOMMITTED = 0;
 export const READ_COMMITTED = 1;
@@ -100,16 +107,15 @@ const MOVED = 'the installed kafkajs does not have the internals migrate uses (k
 /** The kafkajs internals, found once; throws a clear error when this kafkajs does not have them. */
 export function kafkajsInternals(): Internals {
   if (internals) return internals;
-  const require = createRequire(import.meta.url);
-  const { requests } = require('kafkajs/src/protocol/requests/index.js') as { requests: Record<string, unknown> };
-  const apiKeys = require('kafkajs/src/protocol/requests/apiKeys.js') as Record<string, number>;
-  const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as { createErrorFromCode: Internals['errorFromCode'] };
-  const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => KafkajsEncoder;
+  const { requests } = requestsModule as { requests: Record<string, unknown> };
+  const apiKeys = apiKeysModule as Record<string, number>;
+  const { createErrorFromCode } = errorModule as { createErrorFromCode: Internals['errorFromCode'] };
+  const Encoder = EncoderModule as new () => KafkajsEncoder;
   if (!requests.Fetch || typeof apiKeys.Fetch !== 'number' || typeof createErrorFromCode !== 'function' || typeof Encoder !== 'function') {
     throw new Error(MOVED);
   }
   if (typeof (new Encoder() as Partial<KafkajsEncoder>).writeUVarIntString !== 'function') throw new Error(MOVED);
-  const BrokerClass = require('kafkajs/src/broker/index.js') as { prototype?: Partial<Broker> };
+  const BrokerClass = BrokerModule as { prototype?: Partial<Broker> };
   if (typeof BrokerClass.prototype?.metadata !== 'function') throw new Error(MOVED);
   internals = {
     createCluster(client, o = {}) {
@@ -159,8 +165,7 @@ let requestQueueFixed = false;
  */
 export function fixRequestQueueIdleLoop(): void {
   if (requestQueueFixed) return;
-  const require = createRequire(import.meta.url);
-  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue };
+  const RequestQueue = RequestQueueModule as { prototype: RequestQueue };
   const original = RequestQueue.prototype?.scheduleCheckPendingRequests;
   // The source of the method this replaces: a kafkajs whose method differs gets no patch but an error.
   if (typeof original !== 'function' || !/let scheduleAt = this\.throttledUntil - Date\.now\(\)/.test(original.toString())) {

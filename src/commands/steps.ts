@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { UsageError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { StepType } from '../steps/contract.js';
 import { stepTypes as builtIns } from '../steps/index.js';
 import { loadPlugins } from '../steps/plugins.js';
@@ -48,7 +49,7 @@ export interface StepTypeListing {
   paramsNote?: string;
 }
 
-const docsDir = fileURLToPath(new URL('../../docs/steps/', import.meta.url));
+const docsDir = fileURLToPath(new URL('docs/steps/', packageRoot));
 
 /** Every step type available from `cwd`: the built-ins, then the plugins `plugins:` names, in load order. */
 export async function listStepTypes(o: { cwd: string; config?: string | undefined; env?: Record<string, string | undefined> }): Promise<StepTypeListing[]> {

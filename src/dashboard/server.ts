@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { isIP, type AddressInfo } from 'node:net';
 import { recordDecision, type StoredDecision } from '../engine/decisions.js';
 import { MigrateError, RunLockedError, RunNotFoundError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import { isValidRunName } from '../state/run-name.js';
 import type { RunState } from '../state/run-state.js';
 import type { RunStore } from '../state/store.js';
@@ -22,7 +23,7 @@ export interface DashboardOptions {
   port: number;
   /** How often the store is read for changes pushed to open pages. */
   intervalMs: number;
-  /** The directory of the built page; default: dist/dashboard/public, beside this module. */
+  /** The directory of the built page; default: the package's dist/dashboard/public (scripts/build-dashboard.mjs puts it there). */
   assetsDir?: URL;
   /** Who decisions made on the page are recorded as (user@host of the process that holds the token). */
   by: string;
@@ -67,7 +68,7 @@ interface Client {
 
 /** Starts the dashboard; resolves once it listens. */
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
-  const assetsDir = o.assetsDir ?? new URL('./public/', import.meta.url);
+  const assetsDir = o.assetsDir ?? new URL('dist/dashboard/public/', packageRoot);
   const token = randomBytes(32).toString('base64url');
   const clients = new Set<Client>();
   let port = 0;
@@ -181,6 +182,8 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     server.listen(o.port, o.host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  // One connection to the store for as long as the dashboard runs, not one per poll.
+  const release = o.store.keepOpen?.();
   const shown = isIP(o.host) === 6 ? `[${o.host}]` : o.host === '0.0.0.0' || o.host === '::' ? '127.0.0.1' : o.host;
   return {
     url: `http://${shown}:${port}/#token=${token}`,
@@ -193,6 +196,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       clients.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await release?.();
     },
   };
 }

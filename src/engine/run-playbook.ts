@@ -76,6 +76,15 @@ export async function runPlaybook(o: RunPlaybookOptions): Promise<RunPlaybookRes
 
 /** Reads the run's state until the gate is no longer waiting and no process drives the run. */
 async function awaitDecision(store: RunStore, name: string, gate: string, deadline: number, signal: AbortSignal): Promise<'decided' | 'timeout' | 'interrupted'> {
+  const release = store.keepOpen?.();
+  try {
+    return await pollDecision(store, name, gate, deadline, signal);
+  } finally {
+    await release?.();
+  }
+}
+
+async function pollDecision(store: RunStore, name: string, gate: string, deadline: number, signal: AbortSignal): Promise<'decided' | 'timeout' | 'interrupted'> {
   for (;;) {
     const now = Date.now();
     if (now >= deadline) return 'timeout';

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidInputError, UsageError, type InputProblem } from '../errors.js';
 import type { StepType, StepTypes } from '../steps/contract.js';
 import { stepTypes as builtInStepTypes } from '../steps/index.js';
+import { packageRoot } from '../package-root.js';
 import { playbookSchema, type PlaybookSpec } from './schema.js';
 import { YamlSource, zodProblems } from '../util/yaml-source.js';
 import { checkRef, scanTemplates, type TemplateScope } from './template.js';
@@ -23,7 +24,7 @@ export interface LoadedPlaybook {
 }
 
 /** Where the built-in playbooks live (the package's own playbooks/ folder). */
-export const builtinPlaybookDir = fileURLToPath(new URL('../../playbooks/', import.meta.url));
+export const builtinPlaybookDir = fileURLToPath(new URL('playbooks/', packageRoot));
 
 const PLAYBOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationSchema } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { RunLockedError, type LockHolder } from '../errors.js';
 import { readTextIfExists, writeFileAtomic, writeSynced } from '../util/fs.js';
 import { assertRunName, isValidRunName } from './run-name.js';
-import { parseRunState, type RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
 
 /**
@@ -34,6 +34,8 @@ export class FileRunStore implements RunStore {
     const file = this.statePath(name);
     const text = await readTextIfExists(file);
     if (text === undefined) return undefined;
+    // zod loads with the first state file to parse: `status` of an empty store never pays for it.
+    const { parseRunState } = await import('./run-state.js');
     return parseRunState(file, text);
   }
 

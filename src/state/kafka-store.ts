@@ -6,7 +6,7 @@ import { parseJsonInput } from '../util/json.js';
 import { fencedValue, resolveRuns, sessionKey, type FencedWrite, type FenceInput, type ResolvedRun } from './kafka-fence.js';
 import { GroupRunLock, RunLockLostError } from './kafka-lock.js';
 import { assertRunName } from './run-name.js';
-import { parseRunState, type RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
 import type { RunLock, RunStore } from './store.js';
 
 /** Settings of the Kafka run store. */
@@ -59,13 +59,14 @@ export class KafkaRunStore implements RunStore {
   async read(name: string): Promise<RunState | undefined> {
     assertRunName(name);
     const run = await this.use('read run states', async (log) => this.resolve((await this.catchUp(log)).records, name));
-    return run?.state ? this.parse(run.state, name) : undefined;
+    return run?.state ? (await this.runStateParser())(run.state, name) : undefined;
   }
 
   async list(): Promise<RunState[]> {
     const records = await this.use('read run states', async (log) => (await this.catchUp(log)).records);
     const runs = [...this.resolveAll(records.values()).values()];
-    return runs.flatMap((r) => (r.state ? [this.parse(r.state, r.run)] : [])).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+    const parse = await this.runStateParser();
+    return runs.flatMap((r) => (r.state ? [parse(r.state, r.run)] : [])).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }
 
   /** Records of the run that no reader believes: written by a holder after another claimed the run. */
@@ -149,7 +150,19 @@ export class KafkaRunStore implements RunStore {
     }
   }
 
-  /** Connections live while a lock is held or a call is under way, and close after the last. */
+  keepOpen(): () => Promise<void> {
+    this.open().catch(() => undefined); // a failed connect is told by the next call, which connects again
+    const session = this.session;
+    let released = false;
+    return async () => {
+      // A session whose connect failed was dropped already: its count is not the current one's.
+      if (released || this.session !== session) return;
+      released = true;
+      await this.close();
+    };
+  }
+
+  /** Connections live while a lock is held, a call is under way or keepOpen holds them, and close after the last. */
   private open(): Promise<KafkaRunLog> {
     if (!this.session) {
       const log = this.connect();
@@ -292,11 +305,15 @@ export class KafkaRunStore implements RunStore {
     return next;
   }
 
-  private parse(r: FenceInput, run: string): RunState {
-    const where = `${this.options.topic}@${r.offset} (run ${run})`;
-    const state = parseRunState(where, r.value.toString('utf8'));
-    if (state.name !== run) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
-    return state;
+  /** Reads a run's record as a RunState; zod (run-state.js) loads only now, with the first record to parse. */
+  private async runStateParser(): Promise<(r: FenceInput, run: string) => RunState> {
+    const { parseRunState } = await import('./run-state.js');
+    return (r, run) => {
+      const where = `${this.options.topic}@${r.offset} (run ${run})`;
+      const state = parseRunState(where, r.value.toString('utf8'));
+      if (state.name !== run) throw new MigrateError(`${where}: the record is keyed ${r.key} but holds run ${state.name}`, ExitCode.badInput);
+      return state;
+    };
   }
 }
 

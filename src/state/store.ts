@@ -18,4 +18,10 @@ export interface RunStore {
   fencedWrites?(name: string): Promise<FencedWrite[]>;
   /** Takes the run's exclusive lock, or throws RunLockedError naming the holder. */
   lock(name: string): Promise<RunLock>;
+  /**
+   * Keeps the store's connection open until the returned function is called, for a process that
+   * reads again and again (the dashboard, a run waiting for an approval); stores that connect
+   * per call otherwise (Kafka) connect once instead of at every read.
+   */
+  keepOpen?(): () => Promise<void>;
 }

@@ -5,7 +5,8 @@ import { httpRequest, HttpUnreachableError } from '../adapters/http.js';
 import { InvalidInputError } from '../errors.js';
 import { compileSchema, type Validator } from '../schema/validate.js';
 import { parseJson, parseJsonInput, type JsonSyntaxError } from '../util/json.js';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { defineStep, type StepContext } from './contract.js';
 
 const statusCode = z.coerce.number().int().min(100).max(599);

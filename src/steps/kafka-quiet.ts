@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { openTransactions } from '../adapters/kafka.js';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { defineStep } from './contract.js';
 import { describeOpenTransactions } from './kafka-drain.js';
 

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { consumerLag, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
+import { consumerLag, type KafkaCluster, type KafkaRecord, type TopicReader } from '../adapters/kafka.js';
 import { HttpUnreachableError, httpRequest } from '../adapters/http.js';
-import { TransientError } from '../errors.js';
+import { TransientError, UsageError } from '../errors.js';
 import type { SchemaIssue } from '../schema/validate.js';
+import { parseBytes } from '../util/bytes.js';
 import { parsePointer } from '../util/json.js';
-import { SeenIds } from '../util/seen-ids.js';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { DEFAULT_SEEN_MEMORY, SeenIds, type Place, type SeenDuplicate } from '../util/seen-ids.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { checkWorkers, CheckPool } from '../verify/check-pool.js';
 import { fetchOperations, missingOperations } from '../verify/completeness.js';
 import {
@@ -14,6 +16,7 @@ import {
   compileRules,
   describeOperation,
   operationPointer,
+  operationText,
   operationValues,
   type CheckedRecords,
   type EventRulesSetup,
@@ -84,10 +87,12 @@ interface Sample {
 interface VerifyMemory {
   started?: boolean;
   count: number;
-  /** event_id -> where it was first seen, to name both offsets of a duplicate (compact: see SeenIds) */
+  /** event_id -> where it was first seen, to name both offsets of a duplicate (compact, spilling to disk past its budget: see SeenIds) */
   ids: SeenIds;
-  /** With an operationKey: operation -> where it was first seen, in the same compact table. */
+  /** With an operationKey: operation -> where it was first seen, in the same kind of table. */
   ops?: SeenIds;
+  /** How many of each table's merge-found duplicates were re-read and found to be hash collisions. */
+  cleared: { ids: number; ops: number };
   operationKey?: OperationPointer[];
   /** When reading began: the completeness window starts here. */
   startedAt: number;
@@ -140,6 +145,7 @@ export const kafkaVerifyStep = defineStep({
     const mem = ctx.memory as unknown as VerifyMemory;
     if (!mem.started) await start(p, ctx, mem);
     if (mem.failure) throw mem.failure;
+    await confirmDuplicates(p, ctx, mem);
     const readFailure = mem.reader?.failure?.() ?? mem.checks?.failure;
     if (readFailure) throw readFailure;
     if (p.kind === 'form') await compareSamples(p, ctx, mem);
@@ -155,11 +161,17 @@ export const kafkaVerifyStep = defineStep({
       ...(lag !== undefined ? [`lag of ${p.group} ${lag} (bound ${p.maxLag})`] : []),
       ...(paritySample ? [`parity ${mem.compared.size}/${paritySample} keys`] : []),
     ];
+    const spills = mem.ids.spills + (mem.ops?.spills ?? 0);
+    if (spills) facts.push(`seen ids spilled to disk ${spills} time${spills === 1 ? '' : 's'} (past MIGRATE_VERIFY_MEMORY)`);
     const enough = mem.count >= p.minEvents && (lag === undefined || lag <= p.maxLag) && mem.compared.size >= paritySample;
     const complete = enough && p.completeness ? await judgeCompleteness(p, ctx, mem) : undefined;
     if (complete) facts.push(complete.fact);
     const summary = facts.join('; ');
     if (enough && (!p.completeness || complete?.done)) {
+      // No verdict while spilled entries are unchecked against each other: merge them all first.
+      await mem.ids.settle();
+      await mem.ops?.settle();
+      await confirmDuplicates(p, ctx, mem);
       return {
         done: true,
         summary,
@@ -183,6 +195,7 @@ function forKind(p: Params): Params {
 
 /** Marks where "since the step began" is, and starts reading from there. */
 async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
+  const memory = verifyMemory();
   const [kafka, schemas] = await Promise.all([ctx.kafka(), ctx.schemas()]);
   // Every allowed version's schema (with `versions`), else the one of `version`.
   const wanted = p.versions ?? [p.version as number];
@@ -202,9 +215,17 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   // After the offsets: an operation performed from here on has its event after them.
   mem.startedAt = Date.now();
   mem.count = 0;
-  mem.ids = new SeenIds(p.minEvents);
+  const spillDir = process.env.MIGRATE_SPILL_DIR || undefined;
+  // The budget is the step's: with operations, each table gets half. Closed last (defers run last first).
+  const table = (): SeenIds => {
+    const t = new SeenIds({ capacity: p.minEvents, memory: p.operationKey ? memory / 2 : memory, ...(spillDir ? { spillDir } : {}) });
+    ctx.defer(async () => t.close());
+    return t;
+  };
+  mem.ids = table();
+  mem.cleared = { ids: 0, ops: 0 };
   if (p.operationKey) {
-    mem.ops = new SeenIds(p.minEvents);
+    mem.ops = table();
     mem.operationKey = p.operationKey.map(operationPointer);
   }
   mem.pending = [];
@@ -241,13 +262,36 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   mem.started = true;
 }
 
-/**
- * Takes in checked records of one partition: ids and operations into their duplicate tables in
- * offset order, then the count, samples and failure. An event's id goes in before its operation:
- * the same event twice is a duplicate event_id, not also a duplicate operation.
- */
+/** Takes in checked records of one partition: ids and operations, then the count, samples and failure. */
 function absorb(o: CheckedRecords, p: Params, mem: VerifyMemory, label: string): void {
   if (mem.failure) return;
+  try {
+    absorbIds(o, mem);
+  } catch (err) {
+    // A spill that cannot be written (disk full, MIGRATE_SPILL_DIR not writable) ends the step.
+    mem.failure = new Error(`cannot keep the seen event ids on disk: ${(err as Error).message} (MIGRATE_VERIFY_MEMORY, MIGRATE_SPILL_DIR)`);
+  }
+  if (mem.failure) return;
+  mem.count += o.passed;
+  for (const s of o.samples ?? []) sample(p, mem, s.key, s.payload, { partition: o.partition, offset: s.offset });
+  const f = o.failure;
+  if (f) {
+    const r = { partition: o.partition, offset: f.offset };
+    if (f.tombstone) mem.failure = new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
+    else if (f.notJson) mem.failure = new Error(`event at ${where(r)} is not JSON`);
+    else if (f.unexpected) mem.failure = new Error(`event at ${where(r)} is ${f.unexpected}; this step allows only ${label}`);
+    else if (f.noOperation) mem.failure = new Error(`event at ${where(r)} has no value at ${f.noOperation} (operationKey): its operation cannot be told`);
+    else if (f.issues?.length) mem.failure = invalid(r, f.version !== undefined ? `${p.event} v${f.version}` : label, f.issues, (f.more ?? 0) + f.issues.length);
+    else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
+  }
+}
+
+/**
+ * Ids and operations of one partition's checked records into their duplicate tables, in offset
+ * order. An event's id goes in before its operation: the same event twice is a duplicate event_id,
+ * not also a duplicate operation.
+ */
+function absorbIds(o: CheckedRecords, mem: VerifyMemory): void {
   const ops = mem.ops && o.ops;
   let j = 0;
   for (let i = 0; i <= o.offsets.length; i++) {
@@ -269,18 +313,6 @@ function absorb(o: CheckedRecords, p: Params, mem: VerifyMemory, label: string):
       mem.failure = duplicate(o.eventId(r.offset) ?? '(unreadable)', seen, r);
       return;
     }
-  }
-  mem.count += o.passed;
-  for (const s of o.samples ?? []) sample(p, mem, s.key, s.payload, { partition: o.partition, offset: s.offset });
-  const f = o.failure;
-  if (f) {
-    const r = { partition: o.partition, offset: f.offset };
-    if (f.tombstone) mem.failure = new Error(`event at ${where(r)} is a tombstone (null value), not a ${label} event: a record without a value (on a compacted topic, the deletion of its key)`);
-    else if (f.notJson) mem.failure = new Error(`event at ${where(r)} is not JSON`);
-    else if (f.unexpected) mem.failure = new Error(`event at ${where(r)} is ${f.unexpected}; this step allows only ${label}`);
-    else if (f.noOperation) mem.failure = new Error(`event at ${where(r)} has no value at ${f.noOperation} (operationKey): its operation cannot be told`);
-    else if (f.issues?.length) mem.failure = invalid(r, f.version !== undefined ? `${p.event} v${f.version}` : label, f.issues, (f.more ?? 0) + f.issues.length);
-    else mem.failure = new Error(`cannot read the events of ${p.topic} at ${where(r)}: ${f.error ?? 'unknown error'}`);
   }
 }
 
@@ -334,7 +366,7 @@ async function judgeCompleteness(p: Params, ctx: StepContext, mem: VerifyMemory)
   const to = mark.at - c.grace;
   const operations = await fetchOperations({ url: c.url, token: c.token, from: new Date(mem.startedAt), to: new Date(to), keyLength: mem.operationKey?.length ?? 1, signal: ctx.signal });
   const ops = mem.ops;
-  const missing = missingOperations(operations, (h1, h2) => ops.findHash(h1, h2));
+  const missing = await missingOperations(operations, (hashes) => ops.findAll(hashes));
   const window = `from ${new Date(mem.startedAt).toISOString()} to ${new Date(to).toISOString()}`;
   if (missing.length) {
     const named = missing.slice(0, 10).map((m) => `${describeOperation(m.values, mem.operationKey ?? [])}${m.at ? ` (at ${m.at})` : ''}`);
@@ -345,6 +377,73 @@ async function judgeCompleteness(p: Params, ctx: StepContext, mem: VerifyMemory)
     );
   }
   return { done: true, fact: `each of the ${operations.length} operations the source performed ${window} has one event`, operations: operations.length };
+}
+
+/** The step's budget for its duplicate tables: MIGRATE_VERIFY_MEMORY (e.g. 64MiB), else SeenIds' default. */
+function verifyMemory(): number {
+  const text = process.env.MIGRATE_VERIFY_MEMORY;
+  if (!text) return DEFAULT_SEEN_MEMORY;
+  const bytes = parseBytes(text);
+  if (bytes === undefined || bytes < 1) throw new UsageError(`MIGRATE_VERIFY_MEMORY=${text} is not a size in bytes (e.g. 64MiB, 512MB, 1GiB)`);
+  return bytes;
+}
+
+/**
+ * The duplicates the tables found when they merged runs spilled to disk: each is re-read from the
+ * topic (both events), so a 64-bit hash collision of two different ids is told from a duplicate,
+ * and the message is the one a duplicate found in memory gets. Throws on the first real one.
+ */
+async function confirmDuplicates(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<void> {
+  const next = async (found: readonly SeenDuplicate[], done: number): Promise<{ seen: unknown; again: unknown; d: SeenDuplicate } | undefined> => {
+    const d = found[done];
+    if (!d) return undefined;
+    const kafka = await ctx.kafka();
+    const [seen, again] = await Promise.all([readEventAt(kafka, p.topic, d.seen, ctx.signal), readEventAt(kafka, p.topic, d.again, ctx.signal)]);
+    return { seen, again, d };
+  };
+  for (let e = await next(mem.ids.duplicates, mem.cleared.ids); e; e = await next(mem.ids.duplicates, mem.cleared.ids)) {
+    const [a, b] = [eventIdOf(e.seen), eventIdOf(e.again)];
+    if (a === undefined || b === undefined || a === b) throw duplicate(b ?? a ?? '(unreadable)', e.d.seen, e.d.again);
+    mem.cleared.ids += 1;
+  }
+  const key = mem.operationKey ?? [];
+  for (let e = mem.ops && (await next(mem.ops.duplicates, mem.cleared.ops)); e && mem.ops; e = await next(mem.ops.duplicates, mem.cleared.ops)) {
+    const [a, b] = [operationValues(e.seen, key), operationValues(e.again, key)];
+    const same = !Array.isArray(a) || !Array.isArray(b) || operationText(a) === operationText(b);
+    // The same event twice is a duplicate event_id (the ids table names it), not a duplicate operation.
+    const sameEvent = eventIdOf(e.seen) !== undefined && eventIdOf(e.seen) === eventIdOf(e.again);
+    if (same && !sameEvent) throw duplicateOperation(e.again, key, e.d.seen, e.d.again);
+    mem.cleared.ops += 1;
+  }
+}
+
+function eventIdOf(event: unknown): string | undefined {
+  const id = (event as { event_id?: unknown } | undefined)?.event_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/** The event (parsed JSON) at one place of the topic; undefined when it cannot be read or parsed within 30 s. */
+async function readEventAt(kafka: KafkaCluster, topic: string, at: Place, signal: AbortSignal | undefined): Promise<unknown> {
+  let found: (value: unknown) => void = () => undefined;
+  const event = new Promise<unknown>((resolve) => (found = resolve));
+  const reader = await kafka.readTopic(topic, { [at.partition]: at.offset }, (r) => {
+    if (r.partition !== at.partition || r.offset < at.offset) return;
+    try {
+      found(r.offset === at.offset && r.value ? JSON.parse(r.value.toString('utf8')) : undefined);
+    } catch {
+      found(undefined);
+    }
+  });
+  const timer = setTimeout(() => found(undefined), 30_000);
+  const onAbort = (): void => found(undefined);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await event;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    await reader.close();
+  }
 }
 
 /** Keeps a key's payload for the parity comparison, while fewer than `sample` keys are kept or compared. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { durationSchema, formatDuration } from '../util/time.js';
+import { durationSchema } from '../util/duration-schema.js';
+import { formatDuration } from '../util/time.js';
 import { defineStep } from './contract.js';
 
 const params = z

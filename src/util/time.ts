@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses "500ms", "30s", "10m", "1h", "1m30s" or a bare number of milliseconds; undefined when malformed. */
@@ -16,16 +14,6 @@ export function parseDuration(input: string | number): number | undefined {
   }
   return matched === text.length && matched > 0 ? Math.round(total) : undefined;
 }
-
-/** A duration in params and playbooks: "500ms", "30s", "10m", "1h", "1m30s" or a number of milliseconds; parsed to milliseconds. */
-export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (examples: 500ms, 30s, 10m, 1h)` });
-    return z.NEVER;
-  }
-  return ms;
-});
 
 /** "1m05s", "850ms": a compact human duration. */
 export function formatDuration(ms: number): string {

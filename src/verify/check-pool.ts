@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RecordChunk } from '../adapters/kafka.js';
+import { packageRoot } from '../package-root.js';
 import { chunkRecords, rereaders, type CheckedRecords, type CheckResult, type EventRulesSetup } from './event-checks.js';
 
 /** What each worker is started with: the rules to compile (the schema or schemas, the operationKey). */
@@ -93,7 +94,8 @@ export class CheckPool {
 
   /** Starts `workers` threads, each compiling the rules; rejects when a schema does not compile. */
   static async start(workers: number, setup: WorkerSetup, onChecked: (o: CheckedRecords) => void): Promise<CheckPool> {
-    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('./check-worker.js', import.meta.url), { workerData: setup, resourceLimits: WORKER_LIMITS }), busy: 0 }));
+    // The worker is tsc's module even when the CLI runs from the bundle: a thread loads its own copy of what it imports anyway.
+    const slots = Array.from({ length: workers }, () => ({ worker: new Worker(new URL('dist/verify/check-worker.js', packageRoot), { workerData: setup, resourceLimits: WORKER_LIMITS }), busy: 0 }));
     try {
       await Promise.all(
         slots.map(

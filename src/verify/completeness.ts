@@ -51,25 +51,26 @@ export function parseOperations(text: string, keyLength: number): SourceOperatio
   });
 }
 
-/** Whether an operation, hashed by hashId(operationText(values)), was among the events read. */
-export type OperationLookup = (h1: number, h2: number) => unknown;
+/** For each operation hashed by hashId(operationText(values)) (h1, h2 pairs), 1 when it was among the events read. */
+export type OperationLookup = (hashes: Uint32Array) => Promise<Uint8Array>;
 
 /**
  * The operations with no event among those read, in the source's order; an operation the source
- * lists twice is judged once.
+ * lists twice is judged once. One lookup for all (the table may have to read its runs from disk).
  */
-export function missingOperations(operations: readonly SourceOperation[], seen: OperationLookup): SourceOperation[] {
-  const hash = new Uint32Array(2);
+export async function missingOperations(operations: readonly SourceOperation[], seen: OperationLookup): Promise<SourceOperation[]> {
   const judged = new Set<string>();
-  const missing: SourceOperation[] = [];
+  const unique: SourceOperation[] = [];
   for (const op of operations) {
     const text = operationText(op.values);
     if (judged.has(text)) continue;
     judged.add(text);
-    hashId(text, hash, 0);
-    if (!seen(hash[0] as number, hash[1] as number)) missing.push(op);
+    unique.push(op);
   }
-  return missing;
+  const hashes = new Uint32Array(2 * unique.length);
+  unique.forEach((op, i) => hashId(operationText(op.values), hashes, 2 * i));
+  const found = await seen(hashes);
+  return unique.filter((_, i) => !found[i]);
 }
 
 /** What to ask the source for. */

@@ -1,6 +1,9 @@
-// kafka.verify's versions and operationKey against real events: the built CLI runs a one-step
-// playbook reading from the earliest offset of a fresh topic, so the events are produced first and
-// no test waits for the step to begin.
+// kafka.verify's versions, operationKey and duplicate tables past their memory budget against real
+// events: the built CLI runs a one-step playbook reading from the earliest offset of a fresh topic,
+// so the events are produced first and no test waits for the step to begin.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { events, runCli, unique, workdir } from '../support/cli.js';
 import { exactProducer, testKafka } from '../support/kafka-client.js';
@@ -14,7 +17,7 @@ afterEach(async () => {
 type Sent = { value: unknown; partition: number };
 
 /** A fresh 2-partition topic holding `sent`, and a workspace with both schema versions and a verify playbook of `withLines`. */
-async function verifyEarliest(sent: Sent[], withLines: string, workers = '1') {
+async function verifyEarliest(sent: Sent[], withLines: string, workers = '1', env: Record<string, string> = {}) {
   const topic = unique('verify-v');
   const admin = testKafka().admin();
   await admin.connect();
@@ -23,8 +26,10 @@ async function verifyEarliest(sent: Sent[], withLines: string, workers = '1') {
   const p = exactProducer();
   await p.connect();
   cleanups.push(() => p.disconnect());
-  // One at a time: each lands at the offset the test names.
-  for (const s of sent) await p.send({ topic, messages: [{ key: 'k', value: JSON.stringify(s.value), partition: s.partition }] });
+  // In order, one request in flight: each lands at the offset the test names.
+  for (let i = 0; i < sent.length; i += 500) {
+    await p.send({ topic, messages: sent.slice(i, i + 500).map((s) => ({ key: 'k', value: JSON.stringify(s.value), partition: s.partition })) });
+  }
   const cwd = await workdir({
     'verify.yaml': `name: verify
 steps:
@@ -37,11 +42,11 @@ steps:
       from: earliest
 ${withLines.replace(/^/gm, '      ')}
     interval: 200ms
-    timeout: 60s
+    timeout: 120s
 `,
   });
   await writeExerciseSchemas(cwd);
-  const res = await runCli(['run', 'verify.yaml', '--json'], { cwd, env: { MIGRATE_VERIFY_WORKERS: workers } });
+  const res = await runCli(['run', 'verify.yaml', '--json'], { cwd, env: { MIGRATE_VERIFY_WORKERS: workers, ...env } });
   const failed = events(res.stdout).find((e) => e.type === 'step.failed');
   return { ...res, error: String(failed?.error ?? '') };
 }
@@ -135,5 +140,59 @@ describe('kafka.verify operationKey', () => {
     const lone = await verifyEarliest([at(0, exerciseEvent('ex-1'))], `version: 0\ncompleteness: { url: "http://127.0.0.1:1/operations" }`);
     expect(lone.code).toBe(2);
     expect(lone.stderr + lone.stdout).toContain('completeness needs operationKey');
+  });
+});
+
+describe('kafka.verify past its memory budget (MIGRATE_VERIFY_MEMORY 64KiB: about 2,300 ids in memory, 768 each with operations)', () => {
+  const N = 6000;
+  const distinct = () => Array.from({ length: N }, (_, i) => at(0, exerciseEvent(`ex-${i}`)));
+  /** verifyEarliest spilling to a directory of the test's, and what is left in it after. */
+  async function spilling(sent: Sent[], withLines: string) {
+    const spillDir = await mkdtemp(path.join(os.tmpdir(), 'verify-spill-'));
+    cleanups.push(() => rm(spillDir, { recursive: true, force: true }));
+    const res = await verifyEarliest(sent, withLines, '1', { MIGRATE_VERIFY_MEMORY: '64KiB', MIGRATE_SPILL_DIR: spillDir });
+    return { ...res, left: await readdir(spillDir) };
+  }
+
+  it('a clean topic passes after spills, and the spill directory is removed', async () => {
+    const res = await spilling(distinct(), `version: 0\noperationKey: [/payload/exercise_id]`);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    // 6,000 ids and as many operations, 768 of each a spill: 7 spills each.
+    expect(res.stdout).toContain(`"summary":"${N} new events (need ${N}), all valid, no duplicate event_id, no operation twice; seen ids spilled to disk 14 times (past MIGRATE_VERIFY_MEMORY)"`);
+    expect(res.left).toEqual([]);
+  });
+
+  it('a duplicate event_id whose sightings were spilled apart: exit 1 naming both offsets', async () => {
+    const sent = distinct();
+    const first = sent[10]?.value as { event_id: string };
+    sent[5000] = at(0, { ...exerciseEvent('ex-again'), event_id: first.event_id });
+    const res = await spilling(sent, 'version: 0');
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.error).toBe(`duplicate event_id ${first.event_id}: at partition 0 offset 10 and at partition 0 offset 5000; a consumer would apply it twice`);
+    expect(res.left).toEqual([]);
+  });
+
+  it('one operation under two event_ids spilled apart: exit 1 naming the operation and both offsets', async () => {
+    const sent = distinct();
+    const again = exerciseEvent('ex-20');
+    sent[4000] = at(0, again);
+    const res = await spilling(sent, `version: 0\noperationKey: [/payload/exercise_id]`);
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.error).toBe(
+      `operation /payload/exercise_id "ex-20" published twice under different event_ids: at partition 0 offset 20 and at partition 0 offset 4000 (event_id ${again.event_id}, v0); a consumer would apply it twice`,
+    );
+  });
+
+  it('a spill directory that cannot be made: exit 1 saying so', async () => {
+    const res = await verifyEarliest(distinct(), 'version: 0', '1', { MIGRATE_VERIFY_MEMORY: '64KiB', MIGRATE_SPILL_DIR: path.join(os.tmpdir(), unique('no-such-dir'), 'below') });
+    expect(res.code).toBe(1);
+    expect(res.error).toMatch(/^cannot keep the seen event ids on disk: ENOENT: .*no-such-dir.* \(MIGRATE_VERIFY_MEMORY, MIGRATE_SPILL_DIR\)$/);
+  });
+
+  it('a MIGRATE_VERIFY_MEMORY that is not a size: exit 2 naming it, no stack, before it reads', async () => {
+    const res = await verifyEarliest([at(0, exerciseEvent('ex-1'))], 'version: 0', '1', { MIGRATE_VERIFY_MEMORY: 'lots' });
+    expect(res.code).toBe(2);
+    expect(res.stdout + res.stderr).toContain('MIGRATE_VERIFY_MEMORY=lots is not a size in bytes (e.g. 64MiB, 512MB, 1GiB)');
+    expect(res.stderr).not.toMatch(/\n\s+at /);
   });
 });

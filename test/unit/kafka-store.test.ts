@@ -197,6 +197,51 @@ describe('KafkaRunStore: states', () => {
   });
 });
 
+describe('KafkaRunStore: keepOpen', () => {
+  it('keeps one connection across reads until released, and a second release does nothing', async () => {
+    const log = new FakeLog();
+    let connects = 0;
+    const s = new KafkaRunStore(
+      async () => {
+        connects += 1;
+        return log;
+      },
+      { topic: 'runs', lockTopic: 'locks', sessionTimeoutMs: 1000, where: 'fake:9092' },
+    );
+    await s.write(state('r1'));
+    expect([connects, log.closed]).toEqual([1, 1]); // without keepOpen: a connection per call
+    const release = s.keepOpen();
+    for (let i = 0; i < 3; i++) expect((await s.list()).map((r) => r.name)).toEqual(['r1']);
+    expect(await s.read('r1')).toMatchObject({ name: 'r1' });
+    expect([connects, log.closed]).toEqual([2, 1]);
+    await release();
+    await release();
+    expect(log.closed).toBe(2);
+    await s.list();
+    expect([connects, log.closed]).toEqual([3, 3]);
+  });
+
+  it('a keepOpen whose connect failed neither holds nor closes the next connection', async () => {
+    const log = new FakeLog();
+    let fail = true;
+    const s = new KafkaRunStore(
+      async () => {
+        if (fail) throw new Error('no broker');
+        return log;
+      },
+      { topic: 'runs', lockTopic: 'locks', sessionTimeoutMs: 1000, where: 'fake:9092' },
+    );
+    const release = s.keepOpen();
+    await new Promise((r) => setImmediate(r));
+    fail = false;
+    const lock = await s.lock('r1');
+    await release();
+    expect(log.closed).toBe(0); // the lock's connection is not the failed one's to close
+    await lock.release();
+    expect(log.closed).toBe(1);
+  });
+});
+
 describe('KafkaRunStore: every write acknowledged before the step proceeds', () => {
   const ok: StepType<Record<string, never>> = {
     type: 'test.ok',

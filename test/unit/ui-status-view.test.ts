@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { RunState, StepState } from '../../src/state/run-state.js';
-import { paint } from '../../src/ui/paint.js';
+import { loadColors, paint } from '../../src/ui/paint.js';
 import { currentStep, renderRunDetail, renderRunTable, runElapsed } from '../../src/ui/status-view.js';
 import { stripAnsi } from '../../src/ui/text.js';
 import { runStateFixture } from '../support/run-state.js';
+
+await loadColors(); // paint(true) colors with chalk once it is loaded
 
 const t0 = Date.parse('2026-11-25T15:00:00.000Z');
 const at = (s: number) => new Date(t0 + s * 1000).toISOString();

@@ -1,8 +1,10 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { paint } from '../../src/ui/paint.js';
+import { loadColors, paint } from '../../src/ui/paint.js';
 import { formatTable } from '../../src/ui/table.js';
 import { fitWidth, padVisible, stripAnsi, visibleWidth, wrapText } from '../../src/ui/text.js';
+
+await loadColors(); // paint(true) colors with chalk once it is loaded
 
 const red = new Chalk({ level: 1 }).red;
 
