@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
+import { createTopicInSteps, fmtStat, repeat, stats, timed, waitForLeaders, writeResultsSection } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '10000000' }, 'max-runs': { type: 'string', default: '10000' } } });
@@ -51,14 +51,7 @@ async function main() {
     if (only('lag')) for (const partitions of [100, 1000, 10000]) {
       const topic = `curve-lag-${partitions}-${tag}`;
       log(`lag: creating ${topic} with ${partitions} partitions`);
-      // A KRaft controller takes at most 10,000 records per request (a partition is one): grow big topics in steps.
-      const step = 5000;
-      await admin.createTopics({ waitForLeaders: false, timeout: 300_000, topics: [{ topic, numPartitions: Math.min(partitions, step) }] });
-      await waitForLeaders(admin, topic, Math.min(partitions, step));
-      for (let count = step * 2; count - step < partitions; count += step) {
-        await admin.createPartitions({ timeout: 300_000, topicPartitions: [{ topic, count: Math.min(count, partitions) }] });
-        await waitForLeaders(admin, topic, Math.min(count, partitions));
-      }
+      await createTopicInSteps(admin, topic, partitions);
       const group = `curve-g-${partitions}-${tag}`;
       // A committed offset on every partition (0: nothing written), as a drained group has.
       await admin.setOffsets({ groupId: group, topic, partitions: Array.from({ length: partitions }, (_, p) => ({ partition: p, offset: '0' })) });
@@ -221,17 +214,6 @@ async function produceWithKcat(brokers, topic, from, to, produced_at) {
   const [code] = await exited;
   if (code !== 0) throw new Error(`kcat -P exited with ${code}`);
   return to;
-}
-
-/** Until every one of the topic's partitions has a leader. */
-async function waitForLeaders(admin, topic, partitions) {
-  for (let i = 0; i < 600; i++) {
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
-    const ready = meta?.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
-    if (ready === partitions) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${topic}: not every partition of ${partitions} has a leader after 5 minutes`);
 }
 
 main().catch((err) => {

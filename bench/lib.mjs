@@ -61,3 +61,28 @@ export async function writeResultsSection(id, markdown) {
   }
   await writeFile(file, next);
 }
+
+/**
+ * Creates a topic of `partitions` partitions and waits for a leader on each. A KRaft controller
+ * takes at most 10,000 records per request (a partition is one): a big topic grows in steps.
+ */
+export async function createTopicInSteps(admin, topic, partitions, step = 5000) {
+  await admin.createTopics({ waitForLeaders: false, timeout: 300_000, topics: [{ topic, numPartitions: Math.min(partitions, step) }] });
+  await waitForLeaders(admin, topic, Math.min(partitions, step));
+  for (let count = step * 2; count - step < partitions; count += step) {
+    await admin.createPartitions({ timeout: 300_000, topicPartitions: [{ topic, count: Math.min(count, partitions) }] });
+    await waitForLeaders(admin, topic, Math.min(count, partitions));
+  }
+}
+
+/** Until every one of the topic's partitions has a leader. */
+export async function waitForLeaders(admin, topic, partitions) {
+  for (let i = 0; i < 600; i++) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    const ready = meta?.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+    if (ready === partitions) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${topic}: not every partition of ${partitions} has a leader after 5 minutes`);
+}
+
