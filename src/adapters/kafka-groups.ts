@@ -20,7 +20,8 @@
  */
 import { TransientError } from '../errors.js';
 import type { GroupDescription } from './kafka.js';
-import { kafkajsInternals, rawResponse, type Broker, type Cluster } from './kafka-internals.js';
+import { kafkajsInternals, type Broker, type Cluster } from './kafka-internals.js';
+import { commonVersion, FlexibleReader, send } from './kafka-wire.js';
 
 export const CONSUMER_GROUP_DESCRIBE_KEY = 69;
 export const LIST_GROUPS_KEY = 16;
@@ -183,117 +184,6 @@ export function decodeListGroupsResponse(version: number, payload: Buffer): { th
   r.taggedFields();
   r.end();
   return { throttleTimeMs, errorCode, groups };
-}
-
-/** Reads Kafka's flexible-version encoding from a buffer; every read is bounds-checked. */
-class FlexibleReader {
-  private at = 0;
-  constructor(
-    private readonly buf: Buffer,
-    private readonly what: string,
-  ) {}
-
-  private need(n: number, field: string): void {
-    if (n < 0 || this.at + n > this.buf.length) {
-      throw new Error(`${this.what}: ${field} at byte ${this.at} needs ${n} bytes, only ${this.buf.length - this.at} left (not the layout migrate expects)`);
-    }
-  }
-
-  int8(): number {
-    this.need(1, 'int8');
-    return this.buf.readInt8(this.at++);
-  }
-
-  int16(): number {
-    this.need(2, 'int16');
-    const v = this.buf.readInt16BE(this.at);
-    this.at += 2;
-    return v;
-  }
-
-  int32(): number {
-    this.need(4, 'int32');
-    const v = this.buf.readInt32BE(this.at);
-    this.at += 4;
-    return v;
-  }
-
-  uvarint(): number {
-    let value = 0;
-    for (let shift = 0; shift <= 28; shift += 7) {
-      this.need(1, 'varint');
-      const byte = this.buf[this.at++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      if ((byte & 0x80) === 0) return value;
-    }
-    throw new Error(`${this.what}: a varint longer than 5 bytes at byte ${this.at}`);
-  }
-
-  uuid(): Buffer {
-    this.need(16, 'uuid');
-    const v = this.buf.subarray(this.at, this.at + 16);
-    this.at += 16;
-    return v;
-  }
-
-  nullableString(): string | null {
-    const n = this.uvarint();
-    if (n === 0) return null;
-    this.need(n - 1, 'string');
-    const v = this.buf.toString('utf8', this.at, this.at + n - 1);
-    this.at += n - 1;
-    return v;
-  }
-
-  string(): string {
-    const at = this.at;
-    const v = this.nullableString();
-    if (v === null) throw new Error(`${this.what}: a null string at byte ${at} where the layout has a non-null one`);
-    return v;
-  }
-
-  array<T>(item: () => T): T[] {
-    const at = this.at;
-    const n = this.uvarint();
-    if (n === 0) throw new Error(`${this.what}: a null array at byte ${at} where the layout has a non-null one`);
-    // Each item takes at least one byte: a length past the buffer is garbage, not a reason to loop.
-    if (n - 1 > this.buf.length - this.at) throw new Error(`${this.what}: an array of ${n - 1} items at byte ${at} in ${this.buf.length - this.at} bytes`);
-    return Array.from({ length: n - 1 }, item);
-  }
-
-  /** Tagged fields: none of these structures defines one, so each is skipped by its size. */
-  taggedFields(): void {
-    const count = this.uvarint();
-    for (let i = 0; i < count; i++) {
-      this.uvarint(); // tag
-      const size = this.uvarint();
-      this.need(size, 'tagged field');
-      this.at += size;
-    }
-  }
-
-  end(): void {
-    if (this.at !== this.buf.length) throw new Error(`${this.what}: ${this.buf.length - this.at} bytes left over after byte ${this.at} (not the layout migrate expects)`);
-  }
-}
-
-/** The highest version of `apiKey` both the broker and migrate speak, or undefined when there is none. */
-function commonVersion(broker: Broker, apiKey: number, min: number, max: number): number | undefined {
-  const v = broker.versions?.[apiKey];
-  if (!v) return undefined;
-  const version = Math.min(v.maxVersion, max);
-  return version >= Math.max(v.minVersion, min) ? version : undefined;
-}
-
-/** Sends a request kafkajs does not implement: our own body, kafkajs's connection and header v1. */
-async function send(broker: Broker, apiKey: number, apiName: string, apiVersion: number, body: Buffer): Promise<Buffer> {
-  const request = { apiKey, apiVersion, apiName, encode: async () => kafkajsInternals().encoder().writeBuffer(body) };
-  try {
-    return (await broker.connectionPool.send({ request, response: rawResponse })) as Buffer;
-  } catch (err) {
-    if ((err as { name?: string }).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => undefined);
-    throw err;
-  }
 }
 
 /** ConsumerGroupDescribe at `coordinator` (the groups' coordinator); undefined when the broker does not have it (before Kafka 3.7). */

@@ -16,7 +16,7 @@ import type {
 } from './kafka.js';
 import { describeAnyGroup, UnjudgedGroupTypeError } from './kafka-groups.js';
 import { fixRequestQueueIdleLoop, kafkajsInternals, OwnCluster } from './kafka-internals.js';
-import { LogOffsetsReader } from './kafka-offsets.js';
+import { CommittedOffsetsReader, LogOffsetsReader } from './kafka-offsets.js';
 import { startTopicReader } from './kafka-reader.js';
 import { forEachRecord } from './kafka-records.js';
 
@@ -98,6 +98,8 @@ export class KafkajsCluster implements KafkaCluster {
   private readonly own: OwnCluster;
   /** High watermarks and last stable offsets. */
   private readonly logOffsets: LogOffsetsReader;
+  /** Committed offsets of groups, several groups per request. */
+  private readonly committed: CommittedOffsetsReader;
 
   private constructor(
     private readonly client: KafkaClient,
@@ -106,6 +108,7 @@ export class KafkajsCluster implements KafkaCluster {
   ) {
     this.own = new OwnCluster(client);
     this.logOffsets = new LogOffsetsReader(this.own);
+    this.committed = new CommittedOffsetsReader(this.own);
   }
 
   static async connect(c: KafkaConnection): Promise<KafkajsCluster> {
@@ -185,21 +188,38 @@ export class KafkajsCluster implements KafkaCluster {
   }
 
   async groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]> {
+    return (await this.groupsOffsets([group], topic)).get(group) as PartitionOffsets[];
+  }
+
+  async groupsOffsets(groups: readonly string[], topic: string): Promise<Map<string, PartitionOffsets[]>> {
+    const whose = groups.length === 1 ? `group ${groups[0]}` : `groups ${groups.join(', ')}`;
     // Both calls settle before either error is thrown: a call left in flight (kafkajs retrying the
     // metadata of a missing topic) reconnects after close() and keeps the process alive.
     const [endsResult, committedResult] = await Promise.allSettled([
       this.call(`read offsets of ${topic}`, () => this.logOffsets.read(topic)),
-      this.call(`read offsets of group ${group}`, () => this.admin.fetchOffsets({ groupId: group, topics: [topic] })),
+      this.call(`read offsets of ${whose} on ${topic}`, () => this.committedOffsets(groups, topic)),
     ]);
     if (committedResult.status === 'rejected') throw committedResult.reason;
     if (endsResult.status === 'rejected') throw endsResult.reason;
     const [ends, committed] = [endsResult.value, committedResult.value];
-    const byPartition = new Map<number, number>();
-    for (const p of committed.find((t) => t.topic === topic)?.partitions ?? []) {
-      const n = Number(p.offset);
-      if (n >= 0) byPartition.set(p.partition, n);
-    }
-    return ends.map((e) => ({ ...e, committed: byPartition.get(e.partition) ?? null }));
+    return new Map(groups.map((g) => [g, ends.map((e) => ({ ...e, committed: committed.get(g)?.get(e.partition) ?? null }))]));
+  }
+
+  /** group -> partition -> committed offset: one OffsetFetch per coordinator, or kafkajs's one group at a time where the broker is older than Kafka 3.0. */
+  private async committedOffsets(groups: readonly string[], topic: string): Promise<Map<string, Map<number, number>>> {
+    const batched = await this.committed.read(groups, topic);
+    if (batched) return batched;
+    const each = await Promise.all(
+      groups.map(async (groupId) => {
+        const committed = new Map<number, number>();
+        for (const p of (await this.admin.fetchOffsets({ groupId, topics: [topic] })).find((t) => t.topic === topic)?.partitions ?? []) {
+          const n = Number(p.offset);
+          if (n >= 0) committed.set(p.partition, n);
+        }
+        return [groupId, committed] as const;
+      }),
+    );
+    return new Map(each);
   }
 
   async topicOffsets(topic: string): Promise<PartitionOffsets[]> {

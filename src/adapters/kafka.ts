@@ -122,6 +122,8 @@ export interface KafkaCluster {
   createTopic(spec: TopicSpec): Promise<boolean>;
   /** Log start, high watermark, last stable offset and the group's committed offset, for every partition of the topic. */
   groupOffsets(group: string, topic: string): Promise<PartitionOffsets[]>;
+  /** groupOffsets of several groups on one topic, in as few requests as the cluster allows (one per group coordinator). */
+  groupsOffsets(groups: readonly string[], topic: string): Promise<Map<string, PartitionOffsets[]>>;
   /** Log start, high watermark and last stable offset of every partition (committed is null). */
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** The group's type, state and members, whichever group protocol it uses (classic or consumer). */
