@@ -26,17 +26,6 @@ import kafkajs from 'kafkajs';
 import { createTopicInSteps, fmtMs, repeat, stats, timed } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values: opts } = parseArgs({
-  options: {
-    polls: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '3' },
-    'tool-runs': { type: 'string', default: '3' },
-    layouts: { type: 'string', default: '1000,10000,100x100' },
-  },
-});
-const POLLS = Number(opts.polls);
-const WARMUP = Number(opts.warmup);
-const TOOL_RUNS = Number(opts['tool-runs']);
 const dist = path.resolve(process.env.BENCH_DIST ?? path.join(root, 'dist'));
 const log = (m) => process.stderr.write(`lag-poll: ${m}\n`);
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -48,7 +37,7 @@ function parseLayout(s) {
 }
 
 /** Run by bench/run.mjs too: the rows of the warm-poll section, for the brokers and jars given. */
-export async function lagPollRows({ brokers, libs, layouts = opts.layouts.split(',').map(parseLayout), polls = POLLS, toolRuns = TOOL_RUNS }) {
+export async function lagPollRows({ brokers, libs, layouts = ['1000', '10000', '100x100'].map(parseLayout), polls = 20, warmup = 3, toolRuns = 3 }) {
   const { connectKafka } = await import(pathToFileURL(path.join(dist, 'adapters/kafka-connect.js')).href);
   const kafka = new kafkajs.Kafka({ clientId: 'lag-poll-setup', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
@@ -58,6 +47,8 @@ export async function lagPollRows({ brokers, libs, layouts = opts.layouts.split(
   try {
     for (const { groups, partitions } of layouts) {
       const label = `${groups} ${groups === 1 ? 'group' : 'groups'} × ${partitions.toLocaleString('en')} partitions`;
+      // kafka.drain polls one group; the offsets of many groups at once are the adapter's groupsOffsets.
+      const what = groups === 1 ? `lag poll in a running kafka.drain (warm), ${label}` : `lag poll of ${label} at once (warm; adapter's groupsOffsets)`;
       const topic = `lag-poll-${partitions}`;
       if (!(await admin.listTopics()).includes(topic)) {
         log(`creating ${topic}`);
@@ -79,7 +70,7 @@ export async function lagPollRows({ brokers, libs, layouts = opts.layouts.split(
             : async () => {
                 for (const g of groupIds) check((await cluster.groupOffsets(g, topic)).length, partitions);
               };
-      for (let i = 0; i < WARMUP; i++) await poll();
+      for (let i = 0; i < warmup; i++) await poll();
       const wall = [];
       const cpuBefore = process.cpuUsage();
       for (let i = 0; i < polls; i++) {
@@ -99,7 +90,7 @@ export async function lagPollRows({ brokers, libs, layouts = opts.layouts.split(
       }
       const ratio = tool ? tool.median / ours.median : undefined;
       rows.push({
-        what: `lag poll in a running kafka.drain (warm), ${label} (client CPU ${cpuMs.toFixed(2)} ms/poll)`,
+        what: `${what} (client CPU ${cpuMs.toFixed(2)} ms/poll)`,
         migrate: `${ours.median.toFixed(1)} ms (${ours.min.toFixed(1)}–${ours.max.toFixed(1)} ms)`,
         peer: tool ? `ConsumerGroupCommand --describe ${fmtMs(tool.median)} (${fmtMs(tool.min)}–${fmtMs(tool.max)})` : '',
         ratio: ratio ? `${ratio.toFixed(0)}× faster` : '',
@@ -130,9 +121,18 @@ function check(got, partitions) {
 }
 
 async function main() {
+  const { values: opts } = parseArgs({
+    options: {
+      polls: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '3' },
+      'tool-runs': { type: 'string', default: '3' },
+      layouts: { type: 'string', default: '1000,10000,100x100' },
+    },
+  });
+  const toolRuns = Number(opts['tool-runs']);
   process.env.MIGRATE_KAFKA_JVM_OPTS ??= '-XX:+UseParallelGC';
   const { ensureKafkaJars, startKafka } = await import('../scripts/kafka-lib.mjs');
-  const libs = TOOL_RUNS > 0 ? await ensureKafkaJars({ log }) : undefined;
+  const libs = toolRuns > 0 ? await ensureKafkaJars({ log }) : undefined;
   let brokers = process.env.KAFKA_BROKERS;
   let broker;
   let dataDir;
@@ -142,7 +142,7 @@ async function main() {
     brokers = broker.brokers;
   }
   try {
-    const rows = await lagPollRows({ brokers, libs });
+    const rows = await lagPollRows({ brokers, libs, layouts: opts.layouts.split(',').map(parseLayout), polls: Number(opts.polls), warmup: Number(opts.warmup), toolRuns });
     const lines = ['| measurement | migrate | peer | ratio | target | met |', '|---|---|---|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.migrate} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.ok === undefined ? '' : r.ok ? 'yes' : '**no**'} |`)];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

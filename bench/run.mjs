@@ -6,6 +6,7 @@
 // What is compared:
 //   lag/drain check   `migrate run` of a one-look kafka.drain playbook   vs  Kafka's ConsumerGroupCommand --describe
 //                     (kcat cannot read a group's committed offsets, so it has no row here)
+//   lag poll (warm)   one poll of a running kafka.drain (bench/lag-poll.mjs) vs  one ConsumerGroupCommand --describe run
 //   verify            `migrate run` of kafka.verify (from: earliest) over N events, schema and both duplicate
 //                     checks (event_id, operationKey of two pointers)  vs  kcat -C -e to /dev/null; the
 //                     same with the fast path off (MIGRATE_VERIFY_FAST=0), and event_id duplicates only
@@ -15,7 +16,7 @@
 //   Kafka run store   migrate status, and a one-step run, with state.store kafka on a broker of its own
 //                     with group.initial.rebalance.delay.ms=3000 (production's default)  vs  the file store
 //
-// BENCH_ONLY=lag|verify|codecs|startup|detect|store runs one group of rows. BENCH_MIGRATE_BIN=<path
+// BENCH_ONLY=lag|lag-poll|verify|codecs|startup|detect|store runs one group of rows. BENCH_MIGRATE_BIN=<path
 // to bin/migrate> measures another build (e.g. main's, for a before/after).
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -89,6 +90,12 @@ async function main() {
       const b = stats(theirs.map((r) => r.ms));
       rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: `ConsumerGroupCommand ${fmtStat(b)}`, ratio: `${(b.median / a.median).toFixed(1)}× faster`, target: '≥ 10×', ok: b.median / a.median >= 10 });
       rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: 'kcat: n/a (cannot read committed group offsets)', ratio: '', target: '', ok: undefined });
+    }
+    // -- lag poll inside a running wait (warm connection), bench/lag-poll.mjs: 1 group x 1,000 and
+    // x 10,000 partitions, 100 groups x 100 partitions, each beside one ConsumerGroupCommand run ----
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'lag' || process.env.BENCH_ONLY === 'lag-poll') {
+      const { lagPollRows } = await import('./lag-poll.mjs');
+      rows.push(...(await lagPollRows({ brokers, libs, toolRuns: RUNS })));
     }
 
     // -- verify throughput ----------------------------------------------------------------
