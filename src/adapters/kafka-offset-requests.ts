@@ -70,10 +70,7 @@ export function encodeListOffsetsRequest(isolationLevel: number, topic: string, 
 
 /** Decodes a ListOffsets response (v6-v9): the partitions of every topic in it. */
 export function decodeListOffsetsResponse(version: number, payload: Buffer): ListedOffset[] {
-  if (version < LIST_OFFSETS_VERSIONS[0] || version > LIST_OFFSETS_VERSIONS[1]) throw new Error(`ListOffsets v${version} is not one migrate can read (6-9)`);
-  const r = new FlexibleReader(payload, 'ListOffsets response');
-  r.taggedFields(); // response header v1
-  r.int32(); // ThrottleTimeMs
+  const r = responseReader('ListOffsets', LIST_OFFSETS_VERSIONS, version, payload);
   const out: ListedOffset[] = [];
   r.array(() => {
     r.string(); // Name: one topic asked for
@@ -113,10 +110,7 @@ export function encodeOffsetFetchRequest(version: number, groupIds: readonly str
 
 /** Decodes an OffsetFetch response (v8-v9). */
 export function decodeOffsetFetchResponse(version: number, payload: Buffer): FetchedGroup[] {
-  if (version < OFFSET_FETCH_VERSIONS[0] || version > OFFSET_FETCH_VERSIONS[1]) throw new Error(`OffsetFetch v${version} is not one migrate can read (8-9)`);
-  const r = new FlexibleReader(payload, 'OffsetFetch response');
-  r.taggedFields(); // response header v1
-  r.int32(); // ThrottleTimeMs
+  const r = responseReader('OffsetFetch', OFFSET_FETCH_VERSIONS, version, payload);
   const groups = r.array(() => {
     const groupId = r.string();
     const topics = r.array(() => {
@@ -140,6 +134,15 @@ export function decodeOffsetFetchResponse(version: number, payload: Buffer): Fet
   r.taggedFields();
   r.end();
   return groups;
+}
+
+/** A reader of a response of `api` at `version`, past its header and throttle time; throws for a version outside `versions`. */
+function responseReader(api: string, versions: readonly [number, number], version: number, payload: Buffer): FlexibleReader {
+  if (version < versions[0] || version > versions[1]) throw new Error(`${api} v${version} is not one migrate can read (${versions[0]}-${versions[1]})`);
+  const r = new FlexibleReader(payload, `${api} response`);
+  r.taggedFields(); // response header v1
+  r.int32(); // ThrottleTimeMs
+  return r;
 }
 
 /** ListOffsets at `version` to the partitions' leader. */
