@@ -48,7 +48,8 @@ export async function lagPollRows({ brokers, libs, layouts = ['1000', '10000', '
     for (const { groups, partitions } of layouts) {
       const label = `${groups} ${groups === 1 ? 'group' : 'groups'} × ${partitions.toLocaleString('en')} partitions`;
       // kafka.drain polls one group; the offsets of many groups at once are the adapter's groupsOffsets.
-      const what = groups === 1 ? `lag poll in a running kafka.drain (warm), ${label}` : `lag poll of ${label} at once (warm; adapter's groupsOffsets)`;
+      const many = cluster.groupsOffsets ? "adapter's groupsOffsets" : `${groups} groupOffsets calls: this build has no groupsOffsets`;
+      const what = groups === 1 ? `lag poll in a running kafka.drain (warm), ${label}` : `lag poll of ${label} at once (warm; ${many})`;
       const topic = `lag-poll-${partitions}`;
       if (!(await admin.listTopics()).includes(topic)) {
         log(`creating ${topic}`);
