@@ -82,14 +82,28 @@ async function main() {
         pb,
         `name: lag\nsteps:\n${groupIds.map((g, i) => `  - id: drained-${i}\n    uses: kafka.drain\n    with: { topic: ${topic}, group: ${g}, samples: 1 }\n    timeout: 20s\n`).join('')}`,
       );
-      log(`lag: ${label}: migrate runs`);
-      const ours = await repeat(RUNS, (i) => timed(process.execPath, [migrateBin, 'run', pb, '--name', `lag-${partitions}-${i}`, '--state-dir', path.join(work, 'state')], { env }));
       log(`lag: ${label}: ConsumerGroupCommand runs`);
       const theirs = await repeat(RUNS, () => timed('java', javaTool(['--describe', ...groupIds.flatMap((g) => ['--group', g])])));
-      const a = stats(ours.map((r) => r.ms));
       const b = stats(theirs.map((r) => r.ms));
-      rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: `ConsumerGroupCommand ${fmtStat(b)}`, ratio: `${(b.median / a.median).toFixed(1)}× faster`, target: '≥ 10×', ok: b.median / a.median >= 10 });
-      rows.push({ what: `lag check, ${label}`, migrate: fmtStat(a), peer: 'kcat: n/a (cannot read committed group offsets)', ratio: '', target: '', ok: undefined });
+      // The issue's target (a whole process at least 5× faster than one tool run) is for 1 group × 1,000
+      // partitions; that row is also measured on the other Node lines the project tests.
+      const nodes = [[`Node ${process.versions.node}`, process.execPath]];
+      if (groups === 1) {
+        const { ensureNode, NODE_VERSIONS } = await import('../scripts/node-lib.mjs');
+        for (const line of [22, 24]) {
+          const bin = await ensureNode(line, { log }).catch((err) => log(`lag: no Node ${line} (${err.message}): its row is left out`));
+          if (bin) nodes.push([`Node ${NODE_VERSIONS[line]}`, bin]);
+        }
+      }
+      for (const [nodeLabel, node] of nodes) {
+        log(`lag: ${label}: migrate runs on ${nodeLabel}`);
+        // One unmeasured run first: on Node 22+ it writes V8's compile cache, as any earlier migrate would have.
+        await timed(node, [migrateBin, 'run', pb, '--name', `lag-${partitions}-warm`, '--state-dir', path.join(work, 'state')], { env });
+        const ours = await repeat(RUNS, (i) => timed(node, [migrateBin, 'run', pb, '--name', `lag-${partitions}-${i}`, '--state-dir', path.join(work, 'state')], { env }));
+        const a = stats(ours.map((r) => r.ms));
+        const ratio = b.median / a.median;
+        rows.push({ what: `lag check, ${label}, whole process, ${nodeLabel}`, migrate: fmtStat(a), peer: `ConsumerGroupCommand ${fmtStat(b)}`, ratio: `${ratio.toFixed(1)}× faster`, target: groups === 1 ? '≥ 5×' : '', ok: groups === 1 ? ratio >= 5 : undefined });
+      }
     }
     // -- lag poll inside a running wait (warm connection), bench/lag-poll.mjs: 1 group x 1,000 and
     // x 10,000 partitions, 100 groups x 100 partitions, each beside one ConsumerGroupCommand run ----
