@@ -5,7 +5,7 @@ import { TransientError, UsageError } from '../errors.js';
 import type { SchemaIssue } from '../schema/validate.js';
 import { parseBytes } from '../util/bytes.js';
 import { parsePointer } from '../util/json.js';
-import { DEFAULT_SEEN_MEMORY, SeenIds, type Place, type SeenDuplicate } from '../util/seen-ids.js';
+import { DEFAULT_SEEN_MEMORY, MAX_SEEN_PARTITIONS, SeenIds, type Place, type SeenDuplicate } from '../util/seen-ids.js';
 import { durationSchema } from '../util/duration-schema.js';
 import { formatDuration } from '../util/time.js';
 import { checkWorkers, CheckPool } from '../verify/check-pool.js';
@@ -212,6 +212,7 @@ async function start(p: Params, ctx: StepContext, mem: VerifyMemory): Promise<vo
   };
   const offsets = await kafka.topicOffsets(p.topic);
   if (offsets.length === 0) throw new Error(`topic ${p.topic} does not exist`);
+  if (offsets.length > MAX_SEEN_PARTITIONS) throw new Error(`topic ${p.topic} has ${offsets.length} partitions; the duplicate checks name places in at most ${MAX_SEEN_PARTITIONS}`);
   // After the offsets: an operation performed from here on has its event after them.
   mem.startedAt = Date.now();
   mem.count = 0;

@@ -64,6 +64,8 @@ const KEEP = 16;
 const TWO32 = 4294967296;
 /** The place packs as partition (20 bits) and offset (44 bits: 17·10¹² records a partition). */
 const OFFSET_HIGH = 4096;
+/** Partitions a place can name (2²⁰); a topic with more cannot be checked for duplicates. */
+export const MAX_SEEN_PARTITIONS = 2 ** 20;
 
 interface Run {
   file: string;
