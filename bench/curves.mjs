@@ -163,15 +163,15 @@ async function storeCurve({ brokers, work, env, tag, curves }) {
   await runLog.close();
 }
 
-const curveNames = { lag: 'lag check (partitions)', verify: 'verify (events)', status: 'Kafka store: status (runs)', run: 'Kafka store: one-step run (runs)' };
+const curveNames = { lag: 'lag check (partitions)', verify: 'verify (events)', status: 'store: status (runs)', run: 'store: run (runs)' };
 
 async function report(curves) {
   const { renderLineChart } = await import('../dist/ui/svg-chart.js');
   const keys = Object.keys(curveNames).filter((k) => curves[k].length);
   const series = (key, pick) => ({ name: curveNames[key], points: curves[key].map((p) => ({ t: p.size, v: pick(p) })) });
   const x = { scale: 'log10', label: 'size: partitions (lag check), events (verify), runs in the store (Kafka store), log scale' };
-  await writeFile(path.join(root, 'bench/cost-curves-time.svg'), renderLineChart({ title: 'Wall time against size (median)', yLabel: 'seconds', x, series: keys.map((k) => series(k, (p) => p.ms.median / 1000)) }));
-  await writeFile(path.join(root, 'bench/cost-curves-rss.svg'), renderLineChart({ title: 'Peak RSS against size (median)', yLabel: 'MB', x, series: keys.map((k) => series(k, (p) => p.rss.median)) }));
+  await writeFile(path.join(root, 'bench/cost-curves-time.svg'), renderLineChart({ title: 'Wall time against size (median)', yLabel: 'seconds, log scale', x, y: { scale: 'log10' }, series: keys.map((k) => series(k, (p) => p.ms.median / 1000)) }));
+  await writeFile(path.join(root, 'bench/cost-curves-rss.svg'), renderLineChart({ title: 'Peak RSS against size (median)', yLabel: 'MB, log scale', x, y: { scale: 'log10' }, series: keys.map((k) => series(k, (p) => p.rss.median)) }));
   const row = (label, unit, per) => (p, i, all) => `| ${label} | ${p.size.toLocaleString('en')} ${unit} | ${fmtStat(p.ms)} | ${fmtStat(p.rss, fmtMb)} | ${per(p, all[i - 1])} |`;
   // The growth from the point before: what each added partition or run costs (the first point has none).
   const slope = (unit) => (p, prev) => (prev ? `+${(((p.ms.median - prev.ms.median) * 1000) / (p.size - prev.size)).toFixed(0)} µs per added ${unit}` : '');

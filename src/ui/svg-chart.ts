@@ -20,6 +20,8 @@ export interface LineChartOptions {
   yLabel?: string;
   /** The x axis: time (the default; `t` in ms since the epoch), or sizes on a log scale (`t` > 0, ticks at powers of ten). */
   x?: { scale: 'log10'; label: string };
+  /** The y axis on a log scale (values > 0, ticks at powers of ten): for costs that span decades. */
+  y?: { scale: 'log10' };
   width?: number;
   height?: number;
 }
@@ -122,13 +124,23 @@ export function renderLineChart(o: LineChartOptions): string {
 
   const values = all.map((p) => p.v);
   const times = all.map((p) => p.t);
+  const ylog = o.y?.scale === 'log10';
   let vmin = Math.min(...values);
   let vmax = Math.max(...values);
-  if (vmin >= 0) vmin = 0; // lag and rates read against zero
+  if (vmin >= 0 && !ylog) vmin = 0; // lag and rates read against zero
   if (vmax <= 0 && vmin < 0) vmax = 0;
-  const yTicks = niceTicks(vmin, vmax);
-  const y0 = yTicks[0] ?? vmin;
-  const y1 = yTicks.at(-1) ?? vmax;
+  // On a log scale the axis spans whole decades around the values (a value of 0 or less sits at its floor).
+  const vAt = (v: number) => (ylog ? Math.log10(Math.max(v, Number.MIN_VALUE)) : v);
+  let yTicks: number[];
+  if (ylog) {
+    const positive = values.filter((v) => v > 0);
+    if (positive.length === 0) positive.push(1);
+    let [d0, d1] = [Math.floor(Math.log10(Math.min(...positive))), Math.ceil(Math.log10(Math.max(...positive)))];
+    if (d0 === d1) [d0, d1] = [d0 - 1, d1 + 1];
+    yTicks = decadeTicks(d0, d1).map((tick) => tick.t);
+  } else yTicks = niceTicks(vmin, vmax);
+  const y0 = vAt(yTicks[0] ?? vmin);
+  const y1 = vAt(yTicks.at(-1) ?? vmax);
   const log = o.x?.scale === 'log10';
   // On a log scale the axis spans whole decades around the sizes; a size of 0 or less has no place on it.
   const at = (t: number) => (log ? Math.log10(Math.max(t, Number.MIN_VALUE)) : t);
@@ -137,7 +149,7 @@ export function renderLineChart(o: LineChartOptions): string {
   if (t1 === t0) [t0, t1] = log ? [t0 - 1, t1 + 1] : [t0 - 30_000, t1 + 30_000]; // one moment: centre it in a minute
   const x = (t: number) => plot.left + ((at(t) - t0) / (t1 - t0)) * (plot.right - plot.left);
   // Spans beyond a double (1e308 - -1e308) would be Infinity: scale through the halves.
-  const y = (v: number) => plot.bottom - ((v / 2 - y0 / 2) / (y1 / 2 - y0 / 2 || 1)) * (plot.bottom - plot.top);
+  const y = (v: number) => plot.bottom - ((vAt(v) / 2 - y0 / 2) / (y1 / 2 - y0 / 2 || 1)) * (plot.bottom - plot.top);
 
   out.push(`<g ${FONT} font-size="11" fill="#656d76">`);
   for (const v of yTicks) {

@@ -65,6 +65,19 @@ describe('renderLineChart', () => {
     expect(svg).toContain('>10M</text>');
   });
 
+  it('draws values on a log scale too: a decade of value is the same height wherever it is', () => {
+    const cost = { name: 'verify', points: [1e5, 1e6, 1e7, 1e8].map((size, i) => ({ t: size, v: [0.2, 2, 20, 200][i] as number })) };
+    const svg = renderLineChart({ title: 'Cost', series: [cost], x: { scale: 'log10', label: 'events' }, y: { scale: 'log10' }, yLabel: 's' });
+    assertWellFormedXml(svg);
+    const ys = [...svg.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(ys).toHaveLength(4);
+    // Each point is ten times the one before: equal steps up.
+    expect(ys[0]! - ys[1]!).toBeGreaterThan(10);
+    expect(Math.abs(ys[0]! - ys[1]! - (ys[2]! - ys[3]!))).toBeLessThan(0.5);
+    // Ticks at whole decades around the values: 0.1 to 1k.
+    for (const label of ['>0.1</text>', '>1</text>', '>100</text>', '>1k</text>']) expect(svg).toContain(label);
+  });
+
   it('is deterministic: the same input gives the same bytes', () => {
     expect(renderLineChart({ title: 'x', series: [lag] })).toBe(renderLineChart({ title: 'x', series: [{ ...lag, points: [...lag.points].reverse() }] }));
   });
