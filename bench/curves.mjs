@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { createTopicInSteps, fmtStat, repeat, stats, timed, waitForLeaders, writeResultsSection } from './lib.mjs';
+import { benchEvent, createTopicInSteps, fmtStat, repeat, stats, timed, waitForLeaders, writeResultsSection } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '3' }, 'max-events': { type: 'string', default: '10000000' }, 'max-runs': { type: 'string', default: '10000' } } });
@@ -96,13 +96,7 @@ async function verifyCurve({ kafka, admin, brokers, work, env, tag, curves }) {
       if (events > 10_000_000) written = await produceWithKcat(brokers, topic, written, events, produced_at);
       for (; written < events; ) {
         const messages = [];
-        for (const end = Math.min(events, written + 5000); written < end; written++) {
-          const id = `ex-${written % 100}`;
-          messages.push({
-            key: id,
-            value: JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(written).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${written}`, completed_at: produced_at } }),
-          });
-        }
+        for (const end = Math.min(events, written + 5000); written < end; written++) messages.push(benchEvent(written, produced_at));
         await producer.send({ topic, acks: 1, compression: kafkajs.CompressionTypes.None, messages });
       }
       const pb = `verify-${events}.yaml`;
@@ -204,8 +198,8 @@ async function produceWithKcat(brokers, topic, from, to, produced_at) {
   for (let i = from; i < to; ) {
     const lines = [];
     for (const end = Math.min(to, i + 10_000); i < end; i++) {
-      const id = `ex-${i % 100}`;
-      lines.push(`${id}\t${JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${i}`, completed_at: produced_at } })}\n`);
+      const e = benchEvent(i, produced_at);
+      lines.push(`${e.key}\t${e.value}\n`);
     }
     if (!kcat.stdin.write(lines.join(''))) await once(kcat.stdin, 'drain');
     if (i % 10_000_000 === 0) log(`verify: kcat wrote ${i.toLocaleString('en')} events`);

@@ -86,3 +86,13 @@ export async function waitForLeaders(admin, topic, partitions) {
   throw new Error(`${topic}: not every partition of ${partitions} has a leader after 5 minutes`);
 }
 
+
+/**
+ * Event number `n` of the benches' topics, a seed-schema ExerciseCompleted of ~314 bytes: its key
+ * (one of 100 exercises) and its JSON value, the same whoever writes it (kafkajs or kcat -P).
+ */
+export function benchEvent(n, produced_at) {
+  const id = `ex-${n % 100}`;
+  const value = JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${n}`, completed_at: produced_at } });
+  return { key: id, value };
+}

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { fmtMs, fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
+import { benchEvent, fmtMs, fmtStat, repeat, stats, timed, writeResultsSection } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '5' }, events: { type: 'string', default: '1000000' } } });
@@ -123,13 +123,7 @@ async function main() {
       const batch = 2_000;
       for (let i = 0; i < EVENTS; i += batch) {
         const messages = [];
-        for (let j = i; j < Math.min(EVENTS, i + batch); j++) {
-          const id = `ex-${j % 100}`;
-          messages.push({
-            key: id,
-            value: JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${j}`, completed_at: produced_at } }),
-          });
-        }
+        for (let j = i; j < Math.min(EVENTS, i + batch); j++) messages.push(benchEvent(j, produced_at));
         await producer.send({ topic, acks: 1, messages });
         if ((i / batch) % 50 === 0) log(`verify: produced ${i + messages.length}`);
       }
@@ -198,8 +192,8 @@ async function main() {
       const produced_at = new Date().toISOString();
       const lines = [];
       for (let j = 0; j < EVENTS; j++) {
-        const id = `ex-${j % 100}`;
-        lines.push(`${id}\t${JSON.stringify({ event_id: `00000000-0000-4000-8000-${String(j).padStart(12, '0')}`, event_version: 0, event_name: 'ExerciseCompleted', produced_at, payload: { exercise_id: id, title: `Exercise ${id}`, author_id: `author-${id}`, candidate_id: `cand-${j}`, completed_at: produced_at } })}`);
+        const e = benchEvent(j, produced_at);
+        lines.push(`${e.key}\t${e.value}`);
       }
       const file = path.join(cwd, 'events.txt');
       await writeFile(file, `${lines.join('\n')}\n`);

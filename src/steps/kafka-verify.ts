@@ -15,6 +15,7 @@ import {
   checkRecord,
   compileRules,
   describeOperation,
+  eventIdOf,
   operationPointer,
   operationText,
   operationValues,
@@ -416,11 +417,6 @@ async function confirmDuplicates(p: Params, ctx: StepContext, mem: VerifyMemory)
     if (same && !sameEvent) throw duplicateOperation(e.again, key, e.d.seen, e.d.again);
     mem.cleared.ops += 1;
   }
-}
-
-function eventIdOf(event: unknown): string | undefined {
-  const id = (event as { event_id?: unknown } | undefined)?.event_id;
-  return typeof id === 'string' ? id : undefined;
 }
 
 /** The event (parsed JSON) at one place of the topic; undefined when it cannot be read or parsed within 30 s. */

@@ -293,7 +293,12 @@ export function eventAt(source: RecordSource, offset: number): unknown {
 
 /** The event_id of the record at `offset`, when it is JSON with a string event_id. */
 export function eventIdAt(source: RecordSource, offset: number): string | undefined {
-  const id = (eventAt(source, offset) as { event_id?: unknown } | null | undefined)?.event_id;
+  return eventIdOf(eventAt(source, offset));
+}
+
+/** An event's event_id, when it is a string. */
+export function eventIdOf(event: unknown): string | undefined {
+  const id = (event as { event_id?: unknown } | null | undefined)?.event_id;
   return typeof id === 'string' ? id : undefined;
 }
 
